@@ -1,0 +1,196 @@
+/**
+ * Every setting Moviola reads comes from the environment and is validated here, once, at start-up.
+ * `.env.example` documents each variable; `test/unit/compose.test.ts` checks docker-compose.yml
+ * against ENV_VARIABLES below.
+ */
+import { z } from 'zod';
+
+/** Development defaults that production must override. */
+export const DEV_SECRETS = {
+  S3_ACCESS_KEY: 'moviola',
+  S3_SECRET_KEY: 'moviola-dev-secret',
+  STORAGE_SIGNING_SECRET: 'moviola-dev-signing-secret-change-me-0000',
+} as const;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  API_HOST: z.string().min(1).default('0.0.0.0'),
+  API_PORT: port.default(3000),
+  PUBLIC_URL: z.url().default('http://localhost:3000'),
+  JSON_BODY_LIMIT_KB: positiveInt.default(256),
+  MAX_UPLOAD_MB: positiveInt.default(500),
+  DEFAULT_TENANT_ID: z.string().min(1).max(64).default('default'),
+  DEFAULT_OWNER_ID: z.string().min(1).max(64).default('anonymous'),
+  SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/moviola'),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('moviola'),
+  TEMPORAL_HEAVY_TASK_QUEUE: z.string().min(1).default('moviola-heavy'),
+  WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^([^\s:]+:\d+)?$/, 'must be host:port or empty')
+    .default(''),
+  WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(30_000),
+  WORKFLOW_BUNDLE_PATH: z.string().default(''),
+
+  STORAGE_DRIVER: z.enum(['s3', 'fs']).default('s3'),
+  STORAGE_BUCKET_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'lower-case letters, digits and dashes')
+    .default('moviola'),
+  STORAGE_FS_ROOT: z.string().min(1).default('.data/storage'),
+  STORAGE_SIGNING_SECRET: z.string().min(32, 'at least 32 characters').default(DEV_SECRETS.STORAGE_SIGNING_SECRET),
+  S3_ENDPOINT: z.url().default('http://127.0.0.1:8333'),
+  S3_PUBLIC_ENDPOINT: z.union([z.url(), z.literal('')]).default(''),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY: z.string().min(1).default(DEV_SECRETS.S3_ACCESS_KEY),
+  S3_SECRET_KEY: z.string().min(8).default(DEV_SECRETS.S3_SECRET_KEY),
+
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+  FFPROBE_TIMEOUT_MS: positiveInt.default(30_000),
+
+  DOCS_ENABLED: bool.default(true),
+});
+
+export type Env = z.infer<typeof schema>;
+
+/** The names of every variable the code reads (docker-compose and .env.example are checked against it). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  api: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    jsonLimitBytes: number;
+    maxUploadBytes: number;
+    shutdownGraceMs: number;
+    docsEnabled: boolean;
+  };
+  tenancy: { defaultTenantId: string; defaultOwnerId: string };
+  database: { url: string; poolMax: number };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    heavyTaskQueue: string;
+    metricsAddress: string;
+    shutdownGraceMs: number;
+    workflowBundlePath: string;
+  };
+  storage: StorageConfig;
+  media: { ffmpegPath: string; ffprobePath: string; probeTimeoutMs: number };
+}
+
+export interface StorageConfig {
+  driver: 's3' | 'fs';
+  bucketPrefix: string;
+  fsRoot: string;
+  signingSecret: string;
+  /** Base URL under which the API serves presigned fs-driver URLs. */
+  publicUrl: string;
+  s3: { endpoint: string; publicEndpoint: string; region: string; accessKey: string; secretKey: string };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Parses and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of ENV_VARIABLES) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production') {
+    const defaults = (Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]).filter(
+      (key) => e[key] === DEV_SECRETS[key],
+    );
+    if (defaults.length > 0) {
+      throw new ConfigError(defaults.map((key) => `${key}: the development default is refused in production; set a secret`));
+    }
+  }
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
+      jsonLimitBytes: e.JSON_BODY_LIMIT_KB * 1024,
+      maxUploadBytes: e.MAX_UPLOAD_MB * 1024 * 1024,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      docsEnabled: e.DOCS_ENABLED,
+    },
+    tenancy: { defaultTenantId: e.DEFAULT_TENANT_ID, defaultOwnerId: e.DEFAULT_OWNER_ID },
+    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      heavyTaskQueue: e.TEMPORAL_HEAVY_TASK_QUEUE,
+      metricsAddress: e.WORKER_METRICS_ADDRESS,
+      shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+      workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    },
+    storage: {
+      driver: e.STORAGE_DRIVER,
+      bucketPrefix: e.STORAGE_BUCKET_PREFIX,
+      fsRoot: e.STORAGE_FS_ROOT,
+      signingSecret: e.STORAGE_SIGNING_SECRET,
+      publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
+      s3: {
+        endpoint: e.S3_ENDPOINT,
+        publicEndpoint: e.S3_PUBLIC_ENDPOINT,
+        region: e.S3_REGION,
+        accessKey: e.S3_ACCESS_KEY,
+        secretKey: e.S3_SECRET_KEY,
+      },
+    },
+    media: { ffmpegPath: e.FFMPEG_PATH, ffprobePath: e.FFPROBE_PATH, probeTimeoutMs: e.FFPROBE_TIMEOUT_MS },
+  };
+}
+
+/** For process entry points: load the config or print the problems and exit 1. */
+export function loadConfigOrExit(source: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
