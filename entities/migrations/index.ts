@@ -1,0 +1,4 @@
+/** Every migration, in order. New migrations are appended here (explicit list: no glob at run time). */
+import { Migration0001ProbeJobs } from './0001-probe-jobs.ts';
+
+export const MIGRATIONS = [{ name: '0001-probe-jobs', class: Migration0001ProbeJobs }];

@@ -1,0 +1,58 @@
+/**
+ * Entry point shared by workers/main.ts and workers/heavy.ts: config, logging and metrics runtime,
+ * dependencies, the worker, and a graceful stop on SIGINT/SIGTERM (in-flight activities get
+ * WORKER_SHUTDOWN_GRACE_MS to finish before they are cancelled).
+ */
+import { hostname } from 'node:os';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import { loadConfigOrExit } from '../lib/config.ts';
+import { openOrm } from '../lib/db/orm.ts';
+import { createLogger } from '../lib/logger.ts';
+import { createStorage } from '../lib/storage/index.ts';
+import { createWorker } from './factory.ts';
+import { temporalLoggerFrom } from './logger-adapter.ts';
+
+export interface WorkerProcessSpec {
+  name: 'worker-main' | 'worker-heavy';
+  queue: (config: ReturnType<typeof loadConfigOrExit>) => string;
+  withWorkflows: boolean;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.logLevel, name: spec.name });
+  Runtime.install({
+    logger: temporalLoggerFrom(logger),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: {
+      logging: { forward: {}, filter: { core: 'WARN', other: 'WARN' } },
+      ...(config.temporal.metricsAddress ? { metrics: { prometheus: { bindAddress: config.temporal.metricsAddress } } } : {}),
+    },
+  });
+
+  const orm = await openOrm(config.database);
+  const storage = createStorage(config.storage);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const taskQueue = spec.queue(config);
+  try {
+    const worker = await createWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      activities: createActivities({ orm, storage, media: config.media }),
+      withWorkflows: spec.withWorkflows,
+      workflowBundlePath: config.temporal.workflowBundlePath,
+      maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivityTaskExecutions,
+      shutdownGraceTimeMs: config.temporal.shutdownGraceMs,
+      identity: `${spec.name}@${hostname()}:${process.pid}`,
+    });
+    logger.info({ taskQueue, metrics: config.temporal.metricsAddress || null }, 'worker started');
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+    await orm.close();
+  }
+}
