@@ -143,9 +143,9 @@ async function findBinaries(): Promise<PostgresBinaries | undefined> {
     const initdb = path.join(dir, 'initdb');
     const postgres = path.join(dir, 'postgres');
     if (!isExecutable(initdb) || !isExecutable(postgres)) continue;
-    const out = await run(postgres, ['--version']);
-    const major = Number(/(\d+)(?:\.\d+)?/.exec(out.stdout)?.[1] ?? 0);
-    if (out.code === 0 && major >= 15) return { initdb, postgres, version: out.stdout.trim().split(' ').pop() ?? '' };
+    const out = await run(postgres, ['--version']); // "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"
+    const version = /\(PostgreSQL\) (\d+)(\.\d+)?/.exec(out.stdout);
+    if (out.code === 0 && version && Number(version[1]) >= 15) return { initdb, postgres, version: `${version[1]}${version[2] ?? ''}` };
   }
   return undefined;
 }

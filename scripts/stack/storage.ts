@@ -88,6 +88,7 @@ export function weedArgs(dataDir: string, ports: WeedPorts, s3ConfigFile: string
     '-master.volumeSizeLimitMB=512',
     '-master.telemetry=false',
     '-master.resumeState=false',
+    '-master.peers=none', // single master: no raft quorum wait at start
     `-volume.port=${ports.volume}`,
     `-volume.port.grpc=${ports.volumeGrpc}`,
     '-volume.max=1000',
