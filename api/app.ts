@@ -34,19 +34,24 @@ export function createApp(deps: ApiDeps): App {
   koa.use(httpMetrics(metrics));
   koa.use(securityHeaders({ hsts: config.env === 'production' }));
   koa.use(errorHandler());
-  koa.use(
-    koaBody({
-      json: true,
-      jsonStrict: true,
-      multipart: false,
-      urlencoded: false,
-      text: false,
-      jsonLimit: config.api.jsonLimitBytes,
-      onError: (err) => {
-        throw err;
+  const parseJson = koaBody({
+    json: true,
+    jsonStrict: true,
+    multipart: false,
+    urlencoded: false,
+    text: false,
+    jsonLimit: config.api.jsonLimitBytes,
+    onError: (err) => {
+      throw err;
       },
-    }),
-  );
+  });
+  // Presigned storage PUTs stream their body to the driver whatever its content type.
+  koa.use((ctx, next) => (ctx.path.startsWith('/api/v1/storage/') ? next() : parseJson(ctx, next)));
+  // Clients that hang up mid-response are not server errors.
+  koa.on('error', (err: NodeJS.ErrnoException) => {
+    if (['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'].includes(err.code ?? '')) return;
+    deps.logger.error({ err }, 'koa error');
+  });
 
   const routers = [createHealthRouter(deps, registry, metrics), createProbeRouter(deps, registry)];
   if (deps.storage.kind === 'fs') {

@@ -52,5 +52,6 @@ async function shutdown(signal: string): Promise<void> {
   logger.info('stopped');
   process.exit(0);
 }
+process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (bug): the process keeps serving'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

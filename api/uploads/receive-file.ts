@@ -85,6 +85,8 @@ export async function receiveFile(ctx: Context, options: ReceiveFileOptions): Pr
       }
       file.on('limit', () => {
         failure = payloadTooLarge(options.maxBytes);
+        // Unpipe first: an unpiped source pauses, and the rest of the body must still be drained.
+        file.unpipe(meter);
         meter.destroy(failure);
         file.resume();
       });
@@ -107,6 +109,8 @@ export async function receiveFile(ctx: Context, options: ReceiveFileOptions): Pr
           throw failure ?? err;
         },
       );
+      // Settled in 'close' below; until then a rejection must not count as unhandled.
+      upload.catch(() => undefined);
     });
     parser.on('error', (err: Error) => {
       failure ??= new AppError(400, 'INVALID_MULTIPART', `Malformed multipart body: ${err.message}`);
