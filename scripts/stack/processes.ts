@@ -87,13 +87,15 @@ function prefixLines(stream: Readable, prefix: string, out: NodeJS.WriteStream):
 
 export class Supervisor {
   private readonly services: Service[] = [];
+  /** Services whose whole group is known to be gone (their pgid may be reused: never signal it again). */
+  private readonly reaped = new Set<Service>();
   private stopping = false;
   private unexpectedExit: UnexpectedExitHandler | undefined;
 
   constructor() {
     // Last resort when the script dies without a clean stop (uncaught error, process.exit).
     process.on('exit', () => {
-      for (const service of this.services) signalGroup(service.pid, 'SIGKILL');
+      for (const service of this.services) if (!this.reaped.has(service)) signalGroup(service.pid, 'SIGKILL');
     });
   }
 
@@ -130,6 +132,7 @@ export class Supervisor {
     const finish = (exit: ExitInfo) => {
       if (service.exit) return;
       service.exit = exit;
+      if (service.pid > 0 && !groupAlive(service.pid)) this.reaped.add(service);
       resolveExit(exit);
       if (!this.stopping && !spec.oneShot) this.unexpectedExit?.(service, exit);
     };
@@ -144,17 +147,18 @@ export class Supervisor {
 
   /** Stops one service: its stop signal to the group, SIGKILL after the grace period. */
   async stop(service: Service): Promise<void> {
-    if (service.pid <= 0) return;
+    if (service.pid <= 0 || this.reaped.has(service)) return;
     if (!service.exit || groupAlive(service.pid)) {
       signalGroup(service.pid, service.spec.stopSignal ?? 'SIGTERM');
       const clean = await groupGone(service.pid, service.spec.graceMs ?? 5000);
       if (!clean) {
-        warn(`${service.spec.name}: still running after ${service.spec.graceMs ?? 5000} ms, sending SIGKILL`);
+        warn(`${service.spec.name} did not stop within ${service.spec.graceMs ?? 5000} ms: killing it (SIGKILL)`);
         signalGroup(service.pid, 'SIGKILL');
         await groupGone(service.pid, 5000);
       }
     }
     await service.exited;
+    if (!groupAlive(service.pid)) this.reaped.add(service);
   }
 
   /** Stops everything, highest tier first; each tier's services at once. Idempotent. */
