@@ -43,7 +43,7 @@ export function createApp(deps: ApiDeps): App {
     jsonLimit: config.api.jsonLimitBytes,
     onError: (err) => {
       throw err;
-      },
+    },
   });
   // Presigned storage PUTs stream their body to the driver whatever its content type.
   koa.use((ctx, next) => (ctx.path.startsWith('/api/v1/storage/') ? next() : parseJson(ctx, next)));

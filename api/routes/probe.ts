@@ -15,6 +15,8 @@ import type { ApiDeps } from '../context.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { receiveFile } from '../uploads/receive-file.ts';
 
+const TEMPORAL_START_DEADLINE_MS = 5_000;
+
 const StreamSchema = z.object({
   type: z.enum(['video', 'audio', 'subtitle', 'data', 'attachment', 'unknown']),
   codec: z.string().nullable(),
@@ -110,7 +112,8 @@ export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry): Router 
       throw err;
     }
     try {
-      await withDependency('temporal', () =>
+      // Bounded: with Temporal down the SDK would keep retrying; the client gets a 503 instead.
+      await withDependency('temporal', () => temporal.withDeadline(Date.now() + TEMPORAL_START_DEADLINE_MS, () =>
         temporal.workflow.start<typeof probeMedia>('probeMedia', {
           workflowId,
           taskQueue: config.temporal.taskQueue,
@@ -125,7 +128,7 @@ export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry): Router 
             { key: StageSinceKey, value: new Date() },
           ],
         }),
-      );
+      ));
     } catch (err) {
       // The job never started: take back what was written so a retry starts clean.
       await em.nativeDelete(ProbeJob, { id, tenantId }).catch(() => undefined);
