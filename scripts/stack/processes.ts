@@ -26,7 +26,7 @@ export interface ServiceSpec {
   graceMs?: number;
   /** A command expected to finish (migrations, the test runner): its exit is not a failure of the stack. */
   oneShot?: boolean;
-  /** Console output without the `[name] ` prefix (for output that names itself). */
+  /** Output straight to this terminal, unprefixed (for output that names itself, like test reporters). */
   raw?: boolean;
 }
 
@@ -110,7 +110,7 @@ export class Supervisor {
 
   start(spec: ServiceSpec): Service {
     if (this.stopping) throw new StackError(`not starting ${spec.name}: the stack is stopping`);
-    let output: 'pipe' | number = 'pipe';
+    let output: 'pipe' | 'inherit' | number = spec.raw ? 'inherit' : 'pipe';
     if (spec.logFile) {
       fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
       output = fs.openSync(spec.logFile, 'w');
@@ -122,7 +122,7 @@ export class Supervisor {
       stdio: ['ignore', output, output],
     });
     if (typeof output === 'number') fs.closeSync(output);
-    const prefix = spec.raw ? '' : `[${spec.name}] `;
+    const prefix = `[${spec.name}] `;
     if (child.stdout) prefixLines(child.stdout, prefix, process.stdout);
     if (child.stderr) prefixLines(child.stderr, prefix, process.stderr);
 
@@ -140,7 +140,14 @@ export class Supervisor {
       warn(`${spec.name}: ${err.message}`);
       finish({ code: 127, signal: null });
     });
-    child.on('exit', (code, signal) => finish({ code, signal }));
+    child.on('exit', (code, signal) => {
+      // Let the last output lines through first (unless a descendant keeps the pipes open).
+      const timer = setTimeout(() => finish({ code, signal }), 1000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        finish({ code, signal });
+      });
+    });
     if (child.pid !== undefined) this.services.push(service);
     return service;
   }
