@@ -54,7 +54,17 @@ export function probeJobView(job: IProbeJob): z.infer<typeof ProbeJobSchema> {
     filename: job.filename,
     size_bytes: job.sizeBytes,
     sha256: job.sha256,
-    result: job.result ?? null,
+    // Rebuilt field by field: JSONB does not keep key order.
+    result: job.result
+      ? {
+          container: job.result.container,
+          duration_ms: job.result.duration_ms,
+          bitrate: job.result.bitrate,
+          streams: job.result.streams.map((st) => ({
+            type: st.type, codec: st.codec, width: st.width, height: st.height, fps: st.fps, sample_rate: st.sample_rate, channels: st.channels,
+          })),
+        }
+      : null,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
     created_at: job.createdAt.toISOString(),
     completed_at: job.completedAt ? job.completedAt.toISOString() : null,
