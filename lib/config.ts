@@ -10,6 +10,7 @@ export const DEV_SECRETS = {
   S3_ACCESS_KEY: 'moviola',
   S3_SECRET_KEY: 'moviola-dev-secret',
   STORAGE_SIGNING_SECRET: 'moviola-dev-signing-secret-change-me-0000',
+  JWT_SECRET: 'moviola-dev-jwt-secret-change-me-0000000000',
 } as const;
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -66,6 +67,26 @@ const schema = z.object({
   FFPROBE_TIMEOUT_MS: positiveInt.default(30_000),
 
   DOCS_ENABLED: bool.default(true),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => /^https?:\/\/[^/*\s]+$/.test(o)), 'comma-separated origins like https://app.example.com (no wildcard, no path)'),
+
+  JWT_SECRET: z.string().min(32, 'at least 32 characters').default(DEV_SECRETS.JWT_SECRET),
+  JWT_ISSUER: z.string().min(1).default('moviola'),
+  JWT_AUDIENCE: z.string().min(1).default('moviola-api'),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(1800),
+  REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(7),
+
+  REDIS_URL: z.union([z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), z.literal('')]).default(''),
+  RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: positiveInt.default(5),
+  RATE_LIMIT_LOGIN_FAILURES_PER_IP: positiveInt.default(30),
+  RATE_LIMIT_LOGIN_WINDOW_SECONDS: positiveInt.default(900),
+  RATE_LIMIT_REQUESTS_PER_USER: positiveInt.default(100),
+  RATE_LIMIT_REQUESTS_WINDOW_SECONDS: positiveInt.default(60),
+  RATE_LIMIT_UPLOADS_PER_USER_PER_MINUTE: positiveInt.default(20),
+  RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE: positiveInt.default(10),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -98,6 +119,34 @@ export interface Config {
   };
   storage: StorageConfig;
   media: { ffmpegPath: string; ffprobePath: string; probeTimeoutMs: number };
+  auth: AuthConfig;
+  rateLimit: RateLimitConfig;
+  cors: { origins: string[] };
+}
+
+export interface AuthConfig {
+  jwtSecret: string;
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+}
+
+/** A limit of `points` per sliding window of `windowSeconds`. */
+export interface LimitRule {
+  points: number;
+  windowSeconds: number;
+}
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  /** Empty: limits are stored in PostgreSQL. */
+  redisUrl: string;
+  loginFailuresPerAccount: LimitRule;
+  loginFailuresPerIp: LimitRule;
+  requestsPerUser: LimitRule;
+  uploadsPerUser: LimitRule;
+  downloadsPerUser: LimitRule;
 }
 
 export interface StorageConfig {
@@ -179,6 +228,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     media: { ffmpegPath: e.FFMPEG_PATH, ffprobePath: e.FFPROBE_PATH, probeTimeoutMs: e.FFPROBE_TIMEOUT_MS },
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    },
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      redisUrl: e.REDIS_URL,
+      loginFailuresPerAccount: { points: e.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT, windowSeconds: e.RATE_LIMIT_LOGIN_WINDOW_SECONDS },
+      loginFailuresPerIp: { points: e.RATE_LIMIT_LOGIN_FAILURES_PER_IP, windowSeconds: e.RATE_LIMIT_LOGIN_WINDOW_SECONDS },
+      requestsPerUser: { points: e.RATE_LIMIT_REQUESTS_PER_USER, windowSeconds: e.RATE_LIMIT_REQUESTS_WINDOW_SECONDS },
+      uploadsPerUser: { points: e.RATE_LIMIT_UPLOADS_PER_USER_PER_MINUTE, windowSeconds: 60 },
+      downloadsPerUser: { points: e.RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE, windowSeconds: 60 },
+    },
+    cors: { origins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) },
   };
 }
 

@@ -30,6 +30,7 @@ const SAMPLE_SECRETS: Record<string, string> = {
   S3_ACCESS_KEY: 'sample-access-key',
   S3_SECRET_KEY: 'sample-secret-key-0123',
   STORAGE_SIGNING_SECRET: 'sample-signing-secret-0123456789abcdef',
+  JWT_SECRET: 'sample-jwt-secret-0123456789abcdef0123',
 };
 
 type Service = {

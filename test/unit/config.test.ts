@@ -8,6 +8,7 @@ const PROD_SECRETS = {
   S3_ACCESS_KEY: 'prod-access',
   S3_SECRET_KEY: 'prod-secret-value',
   STORAGE_SIGNING_SECRET: 'x'.repeat(48),
+  JWT_SECRET: 'j'.repeat(48),
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -54,6 +55,12 @@ describe('config', () => {
 
   it('refuses a signing secret shorter than 32 characters', () => {
     assert.deepEqual(problemsOf({ STORAGE_SIGNING_SECRET: 'short' }).map((p) => p.split(':')[0]), ['STORAGE_SIGNING_SECRET']);
+  });
+
+  it('refuses a CORS wildcard or an origin with a path', () => {
+    assert.deepEqual(problemsOf({ CORS_ORIGINS: '*' }).map((p) => p.split(':')[0]), ['CORS_ORIGINS']);
+    assert.deepEqual(problemsOf({ CORS_ORIGINS: 'https://a.example/app' }).map((p) => p.split(':')[0]), ['CORS_ORIGINS']);
+    assert.deepEqual(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).cors.origins, ['https://a.example', 'http://localhost:5173']);
   });
 
   it('lists the variables it reads', () => {
