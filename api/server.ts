@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../lib/config.ts';
 import { openOrm } from '../lib/db/orm.ts';
 import { createLogger } from '../lib/logger.ts';
+import { createRateLimitBackend } from '../lib/rate-limit/store.ts';
 import { createStorage, type StorageDriver } from '../lib/storage/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createApp } from './app.ts';
@@ -29,7 +30,8 @@ const connection = Connection.lazy({ address: config.temporal.address });
 const temporal = new Client({ connection, namespace: config.temporal.namespace });
 ensureBucketsEventually(storage, logger);
 
-const app = createApp({ config, logger, orm, storage, temporal });
+const rateLimitBackend = createRateLimitBackend({ redisUrl: config.rateLimit.redisUrl, databaseUrl: config.database.url, logger });
+const app = createApp({ config, logger, orm, storage, temporal, rateLimitBackend });
 const server: Server = app.koa.listen(config.api.port, config.api.host, () => {
   logger.info({ url: config.api.publicUrl, docs: `${config.api.publicUrl}/docs` }, 'API listening');
 });
@@ -48,7 +50,7 @@ async function shutdown(signal: string): Promise<void> {
   force.unref();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await Promise.allSettled([connection.close(), orm.close()]);
+  await Promise.allSettled([connection.close(), orm.close(), rateLimitBackend.close()]);
   logger.info('stopped');
   process.exit(0);
 }

@@ -28,9 +28,8 @@ const schema = z.object({
   PUBLIC_URL: z.url().default('http://localhost:3000'),
   JSON_BODY_LIMIT_KB: positiveInt.default(256),
   MAX_UPLOAD_MB: positiveInt.default(500),
-  DEFAULT_TENANT_ID: z.string().min(1).max(64).default('default'),
-  DEFAULT_OWNER_ID: z.string().min(1).max(64).default('anonymous'),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  TRUST_PROXY: bool.default(false),
 
   DATABASE_URL: z
     .string()
@@ -105,8 +104,9 @@ export interface Config {
     maxUploadBytes: number;
     shutdownGraceMs: number;
     docsEnabled: boolean;
+    /** Trust X-Forwarded-For / -Proto (only behind a reverse proxy that sets them). */
+    trustProxy: boolean;
   };
-  tenancy: { defaultTenantId: string; defaultOwnerId: string };
   database: { url: string; poolMax: number };
   temporal: {
     address: string;
@@ -201,8 +201,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxUploadBytes: e.MAX_UPLOAD_MB * 1024 * 1024,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       docsEnabled: e.DOCS_ENABLED,
+      trustProxy: e.TRUST_PROXY,
     },
-    tenancy: { defaultTenantId: e.DEFAULT_TENANT_ID, defaultOwnerId: e.DEFAULT_OWNER_ID },
     database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
     temporal: {
       address: e.TEMPORAL_ADDRESS,

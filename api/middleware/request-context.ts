@@ -1,6 +1,7 @@
 /**
  * Request id and W3C trace context: accepted when well-formed, created otherwise, echoed in the
  * response and carried into the request's logger (and from there into workflow memos).
+ * `authenticate` later adds tenantId and userId to that logger.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
@@ -18,17 +19,14 @@ export function childTraceparent(incoming: string | undefined): string {
   return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
 }
 
-export function requestContext(options: { logger: Logger; tenantId: string; ownerId: string }): Middleware<RequestState> {
+export function requestContext(options: { logger: Logger }): Middleware<RequestState> {
   return async (ctx, next) => {
     const incomingId = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const traceparent = childTraceparent(ctx.get('traceparent') || undefined);
     ctx.state.requestId = requestId;
     ctx.state.traceparent = traceparent;
-    // Until accounts land, every request acts for the configured default tenant and owner.
-    ctx.state.tenantId = options.tenantId;
-    ctx.state.ownerId = options.ownerId;
-    ctx.state.log = options.logger.child({ requestId, traceparent, tenantId: options.tenantId });
+    ctx.state.log = options.logger.child({ requestId, traceparent });
     ctx.set('X-Request-Id', requestId);
     ctx.set('traceparent', traceparent);
     const started = process.hrtime.bigint();

@@ -3,7 +3,8 @@
  * with zod schemas; `addRoute` mounts it with validation, and `openApiDocument` describes it.
  */
 import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
+import type { Role } from '../../entities/index.ts';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.ts';
 import type { RequestState } from '../context.ts';
@@ -22,6 +23,8 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   path: string;
   operationId: string;
   summary: string;
+  /** Requires a bearer token: 'user' = any authenticated user, or the roles allowed. */
+  auth?: 'user' | readonly Role[];
   description?: string;
   tags: string[];
   params?: P;
@@ -62,8 +65,19 @@ function parseOrThrow<T extends z.ZodType>(schema: T | undefined, value: unknown
   return result.data;
 }
 
+export interface AuthMiddlewares {
+  /** Verifies the bearer token and loads the user (then per-user middleware, e.g. rate limits, run). */
+  authenticate: Middleware[];
+  requireRole: (roles: readonly Role[]) => Middleware;
+}
+
 export class ApiRegistry {
   readonly routes: RouteSpec[] = [];
+  readonly #auth: AuthMiddlewares;
+
+  constructor(auth: AuthMiddlewares) {
+    this.#auth = auth;
+  }
 
   addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
     router: Router,
@@ -71,7 +85,10 @@ export class ApiRegistry {
     handler: (ctx: ApiContext, input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<void>,
   ): void {
     this.routes.push(spec as RouteSpec);
-    router[spec.method](spec.operationId, spec.path, async (ctx) => {
+    const guards: Middleware[] = !spec.auth
+      ? []
+      : [...this.#auth.authenticate, ...(spec.auth === 'user' ? [] : [this.#auth.requireRole(spec.auth)])];
+    router[spec.method](spec.operationId, spec.path, ...guards, async (ctx) => {
       const input = {
         params: parseOrThrow(spec.params, ctx.params, 'path parameters'),
         query: parseOrThrow(spec.query, ctx.query, 'query'),
@@ -113,6 +130,13 @@ export function openApiDocument(registry: ApiRegistry, info: { title: string; ve
         ...(schema ? { content: { [response.contentType ?? 'application/json']: { schema: jsonSchema(schema) } } } : {}),
       };
     }
+    if (route.auth) {
+      responses['401'] ??= { description: 'UNAUTHENTICATED: missing, invalid or expired token, or inactive account', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      if (route.auth !== 'user') {
+        responses['403'] ??= { description: `FORBIDDEN: needs one of the roles ${route.auth.join(', ')}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      }
+      responses['429'] ??= { description: 'RATE_LIMITED: per-user budget spent; see Retry-After', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    }
     const requestBody = route.body
       ? { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } }
       : route.rawBody
@@ -123,6 +147,7 @@ export function openApiDocument(registry: ApiRegistry, info: { title: string; ve
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
       tags: route.tags,
+      ...(route.auth ? { security: [{ bearerAuth: [] }] } : { security: [] }),
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       ...(requestBody ? { requestBody } : {}),
       responses,
@@ -133,6 +158,11 @@ export function openApiDocument(registry: ApiRegistry, info: { title: string; ve
     info: { title: info.title, version: info.version, description: info.description },
     servers: [{ url: info.serverUrl }],
     paths,
-    components: { schemas: { Error: jsonSchema(ErrorSchema) } },
+    components: {
+      schemas: { Error: jsonSchema(ErrorSchema) },
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login' },
+      },
+    },
   };
 }

@@ -13,6 +13,9 @@ import { JobKindKey, OwnerIdKey, StageKey, StageSinceKey, TenantIdKey } from '..
 import type { probeMedia } from '../../workflows/probe-media.ts';
 import type { ApiDeps } from '../context.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
+import { currentUser } from '../auth/authenticate.ts';
+import { rateLimited, setRateLimitHeaders } from '../middleware/rate-limit.ts';
+import type { Limiter } from '../rate-limits.ts';
 import { receiveFile } from '../uploads/receive-file.ts';
 
 const TEMPORAL_START_DEADLINE_MS = 5_000;
@@ -71,12 +74,12 @@ export function probeJobView(job: IProbeJob): z.infer<typeof ProbeJobSchema> {
   };
 }
 
-export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry): Router {
+export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry, uploads: Limiter | null): Router {
   const router = new Router();
   const { config, orm, storage, temporal } = deps;
 
   registry.addRoute(router, {
-    method: 'post', path: '/api/v1/probe', operationId: 'createProbe', tags: ['Probe'],
+    method: 'post', path: '/api/v1/probe', operationId: 'createProbe', tags: ['Probe'], auth: 'user',
     summary: 'Upload a media file and probe it (ffprobe) in the background',
     description: `Multipart with one \`file\` part, streamed to storage (limit MAX_UPLOAD_MB = ${config.api.maxUploadBytes / 1048576} MB). Starts workflow \`probeMedia\` with id \`probe-<id>\`.`,
     rawBody: {
@@ -91,7 +94,15 @@ export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry): Router 
       503: { description: 'DEPENDENCY_UNAVAILABLE (storage, postgresql or temporal); retry after Retry-After' },
     },
   }, async (ctx) => {
-    const { tenantId, ownerId, traceparent, requestId } = ctx.state;
+    const { traceparent, requestId } = ctx.state;
+    const user = currentUser(ctx);
+    const tenantId = user.tenantId;
+    const ownerId = user.id;
+    if (uploads) {
+      const decision = await uploads.consume(user.id);
+      setRateLimitHeaders(ctx, decision);
+      if (!decision.allowed) throw rateLimited(decision);
+    }
     const id = randomUUID();
     const workflowId = `probe-${id}`;
     const file = await receiveFile(ctx, {
@@ -152,7 +163,7 @@ export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry): Router 
   });
 
   registry.addRoute(router, {
-    method: 'get', path: '/api/v1/probe/:id', operationId: 'getProbe', tags: ['Probe'],
+    method: 'get', path: '/api/v1/probe/:id', operationId: 'getProbe', tags: ['Probe'], auth: 'user',
     summary: 'A probe job: status, normalized metadata, error',
     params: z.object({ id: z.string().max(64) }),
     responses: {
@@ -162,7 +173,7 @@ export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry): Router 
   }, async (ctx, { params }) => {
     if (!z.uuid().safeParse(params.id).success) throw notFound('Probe job');
     const job = await withDependency('postgresql', () =>
-      orm.em.fork().findOne(ProbeJob, { id: params.id, tenantId: ctx.state.tenantId }),
+      orm.em.fork().findOne(ProbeJob, { id: params.id, tenantId: currentUser(ctx).tenantId }),
     );
     if (!job) throw notFound('Probe job');
     ctx.body = probeJobView(job);

@@ -1,4 +1,8 @@
 /** Every migration, in order. New migrations are appended here (explicit list: no glob at run time). */
 import { Migration0001ProbeJobs } from './0001-probe-jobs.ts';
+import { Migration0002Accounts } from './0002-accounts.ts';
 
-export const MIGRATIONS = [{ name: '0001-probe-jobs', class: Migration0001ProbeJobs }];
+export const MIGRATIONS = [
+  { name: '0001-probe-jobs', class: Migration0001ProbeJobs },
+  { name: '0002-accounts', class: Migration0002Accounts },
+];

@@ -14,6 +14,9 @@ import { ProbeJob } from '../../entities/index.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { openOrm, type Orm } from '../../lib/db/orm.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { signAccessToken } from '../../lib/auth/tokens.ts';
+import { createRateLimitBackend, type RateLimitBackend } from '../../lib/rate-limit/store.ts';
+import { registerTenant } from '../support/accounts.ts';
 import { createStorage, type StorageDriver } from '../../lib/storage/index.ts';
 import { requireEnv } from '../support/env.ts';
 
@@ -24,6 +27,7 @@ interface Api {
   orm: Orm;
   storage: StorageDriver;
   config: Config;
+  backend: RateLimitBackend;
   close(): Promise<void>;
 }
 
@@ -34,25 +38,34 @@ async function startApi(env: Record<string, string>): Promise<Api> {
   const storage = createStorage(config.storage);
   const connection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection });
-  const app = createApp({ config, logger: createLogger({ level: 'silent', name: 'test' }), orm, storage, temporal });
+  const logger = createLogger({ level: 'silent', name: 'test' });
+  const backend = createRateLimitBackend({ redisUrl: '', databaseUrl: config.database.url, logger });
+  const app = createApp({ config, logger, orm, storage, temporal, rateLimitBackend: backend });
   const server: Server = await new Promise((resolve) => {
     const s = app.koa.listen(0, '127.0.0.1', () => resolve(s));
   });
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    orm, storage, config,
+    orm, storage, config, backend,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([connection.close(), orm.close()]);
+      await Promise.allSettled([connection.close(), orm.close(), backend.close()]);
     },
   };
 }
 
-function probeUpload(baseUrl: string) {
+function probeUpload(baseUrl: string, token: string) {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(2048).fill(1)]), 'clip.mp4');
-  return fetch(`${baseUrl}/api/v1/probe`, { method: 'POST', body: form });
+  return fetch(`${baseUrl}/api/v1/probe`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+}
+
+/** A well-signed token for a user nobody can look up while PostgreSQL is down. */
+function forgedToken(config: Config): string {
+  return signAccessToken(config.auth, {
+    userId: '00000000-0000-4000-8000-000000000001', tenantId: '00000000-0000-4000-8000-000000000002', role: 'admin', sessionId: '00000000-0000-4000-8000-000000000003',
+  });
 }
 
 describe('every dependency down', () => {
@@ -83,16 +96,26 @@ describe('every dependency down', () => {
   });
 
   it('answers an upload 503 DEPENDENCY_UNAVAILABLE with Retry-After', async () => {
-    const res = await probeUpload(api.baseUrl);
+    const res = await probeUpload(api.baseUrl, forgedToken(api.config));
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '5');
     const body = (await res.json()) as ErrorBody;
     assert.equal(body.error.code, 'DEPENDENCY_UNAVAILABLE');
-    assert.equal(body.error.details?.component, 'storage');
+    assert.equal(body.error.details?.component, 'postgresql');
+  });
+
+  it('answers a login 503 naming PostgreSQL', async () => {
+    const res = await fetch(`${api.baseUrl}/api/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'acme', email: 'a@acme.example', password: 'x' }),
+    });
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as ErrorBody;
+    assert.equal(body.error.code, 'DEPENDENCY_UNAVAILABLE');
+    assert.equal(body.error.details?.component, 'postgresql');
   });
 
   it('answers a read 503 naming PostgreSQL', async () => {
-    const res = await fetch(`${api.baseUrl}/api/v1/probe/00000000-0000-4000-8000-000000000000`);
+    const res = await fetch(`${api.baseUrl}/api/v1/probe/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${forgedToken(api.config)}` } });
     assert.equal(res.status, 503);
     const body = (await res.json()) as ErrorBody;
     assert.equal(body.error.code, 'DEPENDENCY_UNAVAILABLE');
@@ -117,18 +140,19 @@ describe('only Temporal down', () => {
   });
 
   it('answers 503 and leaves neither a row nor an object behind', async () => {
+    const session = await registerTenant(api.baseUrl);
     const em = api.orm.em.fork();
     const rowsBefore = await em.count(ProbeJob, {});
     const keysBefore: string[] = [];
-    for await (const o of api.storage.list('uploads', `${api.config.tenancy.defaultTenantId}/probe/`)) keysBefore.push(o.key);
+    for await (const o of api.storage.list('uploads', `${session.tenantId}/probe/`)) keysBefore.push(o.key);
 
-    const res = await probeUpload(api.baseUrl);
+    const res = await probeUpload(api.baseUrl, session.access);
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as ErrorBody).error.details?.component, 'temporal');
 
     assert.equal(await em.fork().count(ProbeJob, {}), rowsBefore);
     const keysAfter: string[] = [];
-    for await (const o of api.storage.list('uploads', `${api.config.tenancy.defaultTenantId}/probe/`)) keysAfter.push(o.key);
+    for await (const o of api.storage.list('uploads', `${session.tenantId}/probe/`)) keysAfter.push(o.key);
     assert.deepEqual(keysAfter, keysBefore);
   });
 });

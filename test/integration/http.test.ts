@@ -6,6 +6,7 @@ import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestStack, type TestStack } from '../support/stack.ts';
+import { registerTenant, type Session } from '../support/accounts.ts';
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 
@@ -17,9 +18,13 @@ async function objectsUnder(stack: TestStack, prefix: string): Promise<string[]>
 
 describe('HTTP contract', { timeout: 60_000 }, () => {
   let stack: TestStack;
+  let session: Session;
+  let auth: Record<string, string>;
   before(async () => {
     // Small limits so the 413 rows are cheap to exercise.
     stack = await startTestStack({ name: 'http', env: { MAX_UPLOAD_MB: '1', JSON_BODY_LIMIT_KB: '1' } });
+    session = await registerTenant(stack.baseUrl);
+    auth = { authorization: `Bearer ${session.access}` };
   });
   after(async () => {
     await stack?.stop();
@@ -48,7 +53,7 @@ describe('HTTP contract', { timeout: 60_000 }, () => {
   });
 
   it('answers a non-multipart probe 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{}' });
     assert.equal(res.status, 415);
     assert.equal(((await res.json()) as ErrorBody).error.code, 'UNSUPPORTED_MEDIA_TYPE');
   });
@@ -56,24 +61,24 @@ describe('HTTP contract', { timeout: 60_000 }, () => {
   it('answers multipart without a file 400 FILE_REQUIRED', async () => {
     const form = new FormData();
     form.append('title', 'no file here');
-    const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', body: form });
+    const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', body: form, headers: auth });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as ErrorBody).error.code, 'FILE_REQUIRED');
   });
 
   it('answers an upload over the limit 413 and keeps nothing in storage', async () => {
-    const prefix = `${stack.config.tenancy.defaultTenantId}/probe/`;
+    const prefix = `${session.tenantId}/probe/`;
     const before = await objectsUnder(stack, prefix);
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(1024 * 1024 + 4096).fill(7)]), 'big.mp4');
-    const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', body: form });
+    const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', body: form, headers: auth });
     assert.equal(res.status, 413);
     assert.equal(((await res.json()) as ErrorBody).error.code, 'PAYLOAD_TOO_LARGE');
     assert.deepEqual(await objectsUnder(stack, prefix), before);
   });
 
   it('stops a streamed upload over the limit when no Content-Length is declared', async () => {
-    const prefix = `${stack.config.tenancy.defaultTenantId}/probe/`;
+    const prefix = `${session.tenantId}/probe/`;
     const before = await objectsUnder(stack, prefix);
     const boundary = 'moviolaboundary';
     const chunks = [
@@ -89,7 +94,7 @@ describe('HTTP contract', { timeout: 60_000 }, () => {
       },
     });
     const res = await fetch(`${stack.baseUrl}/api/v1/probe`, {
-      method: 'POST', body, duplex: 'half', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      method: 'POST', body, duplex: 'half', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...auth },
     } as RequestInit & { duplex: 'half' });
     assert.equal(res.status, 413);
     assert.deepEqual(await objectsUnder(stack, prefix), before);
@@ -109,7 +114,7 @@ describe('HTTP contract', { timeout: 60_000 }, () => {
   });
 
   it('exports Prometheus metrics by route template and status', async () => {
-    await fetch(`${stack.baseUrl}/api/v1/probe/00000000-0000-4000-8000-000000000000`);
+    await fetch(`${stack.baseUrl}/api/v1/probe/00000000-0000-4000-8000-000000000000`, { headers: auth });
     const res = await fetch(`${stack.baseUrl}/metrics`);
     assert.equal(res.status, 200);
     const text = await res.text();

@@ -10,18 +10,21 @@ import { after, before, describe, it } from 'node:test';
 import { EventType } from '../support/history.ts';
 import { makeTestClip, tempDir } from '../support/media.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
-import { JobKindKey, StageKey, TenantIdKey } from '../../lib/temporal/search-attributes.ts';
+import { call, registerTenant, type Session } from '../support/accounts.ts';
+import { JobKindKey, OwnerIdKey, StageKey, TenantIdKey } from '../../lib/temporal/search-attributes.ts';
 
-async function upload(stack: TestStack, path: string, filename: string) {
+let session: Session;
+
+async function upload(stack: TestStack, path: string, filename: string, token = session.access) {
   const form = new FormData();
   form.append('file', new Blob([await readFile(path)]), filename);
-  const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', body: form });
+  const res = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
 async function waitForTerminal(stack: TestStack, id: string) {
   return eventually(async () => {
-    const res = await fetch(`${stack.baseUrl}/api/v1/probe/${id}`);
+    const res = await fetch(`${stack.baseUrl}/api/v1/probe/${id}`, { headers: { authorization: `Bearer ${session.access}` } });
     const body = (await res.json()) as { status: string };
     return body.status === 'DONE' || body.status === 'FAILED' ? (body as Record<string, unknown>) : undefined;
   }, { what: `probe ${id} to finish`, timeoutMs: 60_000 });
@@ -51,6 +54,7 @@ describe('probeMedia on the real stack', () => {
   before(async () => {
     stack = await startTestStack({ name: 'probe' });
     dir = await tempDir();
+    session = await registerTenant(stack.baseUrl);
   });
   after(async () => {
     await stack?.stop();
@@ -78,18 +82,18 @@ describe('probeMedia on the real stack', () => {
     assert.deepEqual(result.streams[1], { type: 'audio', codec: 'aac', width: null, height: null, fps: null, sample_rate: 48000, channels: 1 });
 
     // The upload is kept, byte for byte, under its deterministic key.
-    const stat = await stack.storage.stat('uploads', `${stack.config.tenancy.defaultTenantId}/probe/${id}/clip.mp4`);
+    const stat = await stack.storage.stat('uploads', `${session.tenantId}/probe/${id}/clip.mp4`);
     assert.equal(stat?.size, (await readFile(clip)).length);
 
     // Search attributes make the job findable in the Web UI.
     const description = await stack.temporal.workflow.getHandle(`probe-${id}`).describe();
-    assert.equal(description.typedSearchAttributes.get(TenantIdKey), stack.config.tenancy.defaultTenantId);
+    assert.equal(description.typedSearchAttributes.get(TenantIdKey), session.tenantId);
     assert.equal(description.typedSearchAttributes.get(JobKindKey), 'probe');
     assert.equal(description.typedSearchAttributes.get(StageKey), 'done');
     assert.match(String((description.memo as Record<string, unknown>).summary), /clip\.mp4/);
     const listed = await eventually(async () => {
       const ids: string[] = [];
-      for await (const wf of stack.temporal.workflow.list({ query: `TenantId = '${stack.config.tenancy.defaultTenantId}' AND JobKind = 'probe'` })) ids.push(wf.workflowId);
+      for await (const wf of stack.temporal.workflow.list({ query: `TenantId = '${session.tenantId}' AND JobKind = 'probe'` })) ids.push(wf.workflowId);
       return ids.includes(`probe-${id}`) ? ids : undefined;
     }, { what: 'the workflow to be listed by TenantId' });
     assert.ok(listed.length >= 1);
@@ -119,9 +123,25 @@ describe('probeMedia on the real stack', () => {
 
   it('answers 404 for an unknown or malformed probe id', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-      const res = await fetch(`${stack.baseUrl}/api/v1/probe/${id}`);
+      const res = await call(stack.baseUrl, 'GET', `/api/v1/probe/${id}`, { token: session.access });
       assert.equal(res.status, 404);
-      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+      assert.equal((res.body.error as { code: string }).code, 'NOT_FOUND');
     }
+  });
+
+  it('requires a token, and answers another tenant\'s probe 404', async () => {
+    const clip = await makeTestClip(dir, 'mine.mp4');
+    const anonymous = await fetch(`${stack.baseUrl}/api/v1/probe`, { method: 'POST', body: new FormData() });
+    assert.equal(anonymous.status, 401);
+    assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
+
+    const accepted = await upload(stack, clip, 'mine.mp4');
+    assert.equal(accepted.status, 202);
+    assert.equal((await call(stack.baseUrl, 'GET', `/api/v1/probe/${String(accepted.body.id)}`)).status, 401);
+    const other = await registerTenant(stack.baseUrl);
+    const res = await call(stack.baseUrl, 'GET', `/api/v1/probe/${String(accepted.body.id)}`, { token: other.access });
+    assert.equal(res.status, 404);
+    const description = await stack.temporal.workflow.getHandle(String(accepted.body.workflow_id)).describe();
+    assert.equal(description.typedSearchAttributes.get(OwnerIdKey), session.userId);
   });
 });

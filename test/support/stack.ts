@@ -11,6 +11,7 @@ import { createApp, type App } from '../../api/app.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { openOrm, type Orm } from '../../lib/db/orm.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { createRateLimitBackend } from '../../lib/rate-limit/store.ts';
 import { createStorage, type StorageDriver } from '../../lib/storage/index.ts';
 import { createWorker } from '../../workers/factory.ts';
 import { requireEnv } from './env.ts';
@@ -42,7 +43,8 @@ export async function startTestStack(options: { name: string; env?: Record<strin
   await storage.ensureBuckets();
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ config, logger, orm, storage, temporal });
+  const rateLimitBackend = createRateLimitBackend({ redisUrl: config.rateLimit.redisUrl, databaseUrl: config.database.url, logger });
+  const app = createApp({ config, logger, orm, storage, temporal, rateLimitBackend });
   const server: Server = await new Promise((resolve) => {
     const s = app.koa.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -68,6 +70,7 @@ export async function startTestStack(options: { name: string; env?: Record<strin
       server.closeAllConnections();
       await workerConnection.close();
       await connection.close();
+      await rateLimitBackend.close();
       await orm.close();
     },
   };

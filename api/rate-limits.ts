@@ -1,0 +1,35 @@
+/**
+ * The API's rate limits (sliding windows, counters in Redis or PostgreSQL): failed logins per
+ * account+IP and per IP, a general budget per user, uploads and downloads per user.
+ */
+import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { RateLimitBackend } from '../lib/rate-limit/store.ts';
+import { SlidingWindowLimiter } from '../lib/rate-limit/sliding-window.ts';
+
+export type Limiter = Pick<SlidingWindowLimiter, 'consume' | 'peek' | 'reset'>;
+
+export interface LoginLimiters {
+  account: Limiter;
+  ip: Limiter;
+}
+
+export interface ApiLimiters {
+  login: LoginLimiters;
+  requests: Limiter;
+  uploads: Limiter;
+  downloads: Limiter;
+}
+
+/** null when RATE_LIMIT_ENABLED=false: nothing is counted and no rate-limit header is sent. */
+export function createApiLimiters(backend: RateLimitBackend, config: Config, logger: Logger): ApiLimiters | null {
+  const rules = config.rateLimit;
+  if (!rules.enabled) return null;
+  const make = (name: string, rule: Config['rateLimit']['requestsPerUser']): Limiter => new SlidingWindowLimiter(backend, { name, rule, logger });
+  return {
+    login: { account: make('login-account', rules.loginFailuresPerAccount), ip: make('login-ip', rules.loginFailuresPerIp) },
+    requests: make('user', rules.requestsPerUser),
+    uploads: make('uploads', rules.uploadsPerUser),
+    downloads: make('downloads', rules.downloadsPerUser),
+  };
+}
