@@ -1,7 +1,8 @@
 /**
  * `npm test [-- <paths…>] [--node-test-option…]`: provisions like `npm start`, but starts its own
  * components so it can run beside a running stack: Temporal (in memory, free port, headless), a
- * fresh database, SeaweedFS on free ports in .data/test-<pid>; runs the migrations, then
+ * fresh database, SeaweedFS on free ports in .data/test-<pid>, a Redis without persistence for the
+ * rate-limit store tests (TEST_REDIS_URL; the app itself keeps REDIS_URL unset, i.e. PostgreSQL); runs the migrations, then
  * `node --test` over test/**\/*.test.ts; stops and removes everything; exits with node --test's code.
  */
 import fs from 'node:fs';
@@ -21,6 +22,7 @@ import {
   withDatabase,
 } from './stack/postgres.ts';
 import { provisionTools } from './stack/provision.ts';
+import { provideRedisServer, startRedis } from './stack/redis.ts';
 import { startStorage, type WeedPorts } from './stack/storage.ts';
 import { startTemporal } from './stack/temporal.ts';
 import { findTestFiles, selectTestFiles, splitTestArgs } from './stack/test-files.ts';
@@ -125,7 +127,19 @@ async function main(): Promise<void> {
       stopSignal: 'SIGKILL', // its data directory is deleted next
     });
   })();
-  const settled = await Promise.allSettled([tools, database, temporal, storage]);
+  const redis = (async () => {
+    const dir = path.join(testDir, 'redis');
+    fs.mkdirSync(dir, { recursive: true });
+    const server = await startRedis(supervisor, await provideRedisServer(), {
+      port: await findFreePort(),
+      dir,
+      logFile: path.join(logDir, 'redis.log'),
+      graceMs: 1000,
+      stopSignal: 'SIGKILL', // nothing persisted
+    });
+    return server.url;
+  })();
+  const settled = await Promise.allSettled([tools, database, temporal, storage, redis]);
   const failure = settled.find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
   const { ffmpeg, temporalCli, temporalTestServer } = await tools;
@@ -145,6 +159,8 @@ async function main(): Promise<void> {
     STORAGE_BUCKET_PREFIX: `mtest${process.pid}`,
     FFMPEG_PATH: ffmpeg.ffmpeg,
     FFPROBE_PATH: ffmpeg.ffprobe,
+    REDIS_URL: '', // the app's tests use the PostgreSQL store; the Redis store is tested through TEST_REDIS_URL
+    TEST_REDIS_URL: await redis,
   };
 
   const migrate = supervisor.start({
