@@ -132,6 +132,13 @@ describe('HTTP contract', { timeout: 60_000 }, () => {
     assert.deepEqual(doc.paths['/api/v1/probe/{id}']?.get?.parameters?.map((p) => p.name), ['id']);
     assert.ok(doc.paths['/api/v1/ready']?.get);
 
+    const security = doc as unknown as { components: { securitySchemes: Record<string, { type: string; scheme: string }> }; paths: Record<string, Record<string, { security?: unknown[] }>> };
+    assert.deepEqual(security.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login' });
+    assert.deepEqual(security.paths['/api/v1/probe']?.post?.security, [{ bearerAuth: [] }]);
+    assert.deepEqual(security.paths['/api/v1/users/{id}']?.delete?.security, [{ bearerAuth: [] }]);
+    assert.deepEqual(security.paths['/api/v1/auth/login']?.post?.security, []);
+    assert.deepEqual(security.paths['/health']?.get?.security, []);
+
     const page = await fetch(`${stack.baseUrl}/docs`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /swagger-ui-bundle\.js/);
