@@ -65,7 +65,7 @@ describe('accounts and sessions', () => {
       ['an invalid e-mail', { email: 'not-an-email' }],
       ['a name over 200 characters', { name: 'n'.repeat(201) }],
       ['a bad tenant slug', { tenant: 'Bad Slug!' }],
-    ] as const) {
+    ] as Array<[string, Record<string, string>]>) {
       it(`answers ${what} 422 VALIDATION_FAILED`, async () => {
         const res = await call(base, 'POST', '/api/v1/auth/register', { body: { tenant: uniqueSlug(), email: 'ok@b.example', password: PASSWORD, name: 'A', ...patch } });
         assert.equal(res.status, 422);
