@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.ts';
 import type { MediaMetadata } from '../../lib/ffmpeg/metadata.ts';
@@ -15,7 +15,7 @@ import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { WORKFLOWS_PATH } from '../../workers/factory.ts';
 import { probeMedia } from '../../workflows/probe-media.ts';
 import { requireEnv } from '../support/env.ts';
-import { registerSearchAttributes } from '../support/temporal.ts';
+import { startTimeSkipping } from '../support/temporal.ts';
 
 const METADATA: MediaMetadata = {
   container: 'mov',
@@ -50,10 +50,7 @@ describe('probeMedia workflow (time-skipping)', () => {
   let env: TestWorkflowEnvironment;
 
   before(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: requireEnv('TEMPORAL_TEST_SERVER_PATH') } },
-    });
-    await registerSearchAttributes(env.connection);
+    env = await startTimeSkipping(requireEnv('TEMPORAL_TEST_SERVER_PATH'));
   });
   after(async () => {
     await env?.teardown();
