@@ -66,6 +66,16 @@ const schema = z.object({
   FFPROBE_TIMEOUT_MS: positiveInt.default(30_000),
 
   DOCS_ENABLED: bool.default(true),
+  MAX_VIDEO_SIZE_MB: positiveInt.default(500),
+  VIDEO_RETENTION_DAYS: positiveInt.max(3650).default(7),
+  FRAMES_TIMEOUT_MINUTES: positiveInt.default(30),
+
+  SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  SMTP_PORT: port.default(1025),
+  SMTP_SECURE: bool.default(false),
+  SMTP_USER: z.string().default(''),
+  SMTP_PASSWORD: z.string().default(''),
+  SMTP_FROM: z.string().min(3).default('Moviola <no-reply@moviola.local>'),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -121,7 +131,19 @@ export interface Config {
   media: { ffmpegPath: string; ffprobePath: string; probeTimeoutMs: number };
   auth: AuthConfig;
   rateLimit: RateLimitConfig;
+  frames: { maxVideoBytes: number; retentionDays: number; timeoutMinutes: number };
+  smtp: SmtpConfig;
   cors: { origins: string[] };
+}
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  secure: boolean;
+  user: string;
+  password: string;
+  from: string;
 }
 
 export interface AuthConfig {
@@ -244,6 +266,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       uploadsPerUser: { points: e.RATE_LIMIT_UPLOADS_PER_USER_PER_MINUTE, windowSeconds: 60 },
       downloadsPerUser: { points: e.RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE, windowSeconds: 60 },
     },
+    frames: { maxVideoBytes: e.MAX_VIDEO_SIZE_MB * 1024 * 1024, retentionDays: e.VIDEO_RETENTION_DAYS, timeoutMinutes: e.FRAMES_TIMEOUT_MINUTES },
+    smtp: { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER, password: e.SMTP_PASSWORD, from: e.SMTP_FROM },
     cors: { origins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) },
   };
 }
