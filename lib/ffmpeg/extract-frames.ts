@@ -17,7 +17,7 @@
  * before it (one frame earlier, as x264 and most encoders never put two non-reference frames in a
  * row; see bench/README.md). `exactFrames: true` turns this off.
  */
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { StoredZipWriter } from '../zip/stored-zip.ts';
 import { FORBIDDEN_DEMUXERS } from './formats.ts';
 import { JpegSplitter } from './jpeg-splitter.ts';
@@ -247,6 +247,16 @@ export interface ExtractFramesRun {
 const EARLY_STOP_SHARE = 0.5;
 
 export function extractFramesToZip(o: ExtractFramesOptions): ExtractFramesRun {
+  if (o.signal?.aborted) {
+    // Cancelled before it started: no ffmpeg at all.
+    const err = framesAbortError(o.signal.reason);
+    const zip = new Readable({ read() {} });
+    zip.on('error', () => {}); // the caller may attach its own listener later
+    zip.destroy(err);
+    const result = Promise.reject(err);
+    result.catch(() => {});
+    return { zip, result, pid: undefined };
+  }
   const fps = o.fps ?? 1;
   const args = extractFramesArgs({
     inputPath: o.inputPath,
@@ -305,7 +315,7 @@ export function extractFramesToZip(o: ExtractFramesOptions): ExtractFramesRun {
   );
 
   const zip = new Transform({
-    readableHighWaterMark: 1024 * 1024,
+    readableHighWaterMark: 256 * 1024, // plus the pipe and stdout buffers: about half a MiB ahead of a slow consumer
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
         for (const image of splitter.push(chunk)) {
