@@ -1,22 +1,44 @@
 /**
  * createActivities(deps): every activity function, with its dependencies injected by the worker.
- * Grouped by concern: media/ (ffprobe, ffmpeg), db/ (projections), storage/, notify/…
+ * Grouped by concern: media/ (ffprobe, ffmpeg), db/ (projections), storage/, notify/ (e-mail).
  */
+import type { Config } from '../lib/config.ts';
 import type { Orm } from '../lib/db/orm.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Mailer } from '../lib/notify/mailer.ts';
 import type { StorageDriver } from '../lib/storage/index.ts';
+import { createFramesDbActivities } from './db/frames-jobs.ts';
 import { createProbeDbActivities } from './db/probe-jobs.ts';
+import { createExtractVideoFramesActivities } from './media/extract-video-frames.ts';
 import { createProbeMediaActivities } from './media/probe-uploaded-media.ts';
+import { createNotifyActivities } from './notify/send-email.ts';
+import { createStorageActivities } from './storage/delete-objects.ts';
 
 export interface ActivityDeps {
   orm: Orm;
   storage: StorageDriver;
-  media: { ffmpegPath: string; ffprobePath: string; probeTimeoutMs: number };
+  mailer: Mailer;
+  logger: Logger;
+  media: Config['media'];
+  frames: Pick<Config['frames'], 'timeoutMinutes'>;
+  /** Where heavy activities make their per-job temp dirs (default: the OS temp dir). */
+  workDir?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createProbeDbActivities({ orm: deps.orm }),
+    ...createFramesDbActivities({ orm: deps.orm }),
     ...createProbeMediaActivities({ storage: deps.storage, ffprobePath: deps.media.ffprobePath, probeTimeoutMs: deps.media.probeTimeoutMs }),
+    ...createExtractVideoFramesActivities({
+      orm: deps.orm,
+      storage: deps.storage,
+      ffmpegPath: deps.media.ffmpegPath,
+      timeoutMs: deps.frames.timeoutMinutes * 60_000,
+      workDir: deps.workDir,
+    }),
+    ...createStorageActivities({ storage: deps.storage }),
+    ...createNotifyActivities({ mailer: deps.mailer, logger: deps.logger }),
   };
 }
 

@@ -21,9 +21,11 @@ import { createApiLimiters, type ApiLimiters } from './rate-limits.ts';
 import { createAuthRouter } from './routes/auth.ts';
 import { createDocsRouter } from './routes/docs.ts';
 import { createHealthRouter } from './routes/health.ts';
+import { createJobsRouter } from './routes/jobs.ts';
 import { createProbeRouter } from './routes/probe.ts';
 import { createStorageRouter } from './routes/storage.ts';
 import { createUsersRouter } from './routes/users.ts';
+import { createVideosRouter } from './routes/videos.ts';
 
 export interface App {
   koa: Koa<RequestState>;
@@ -85,6 +87,8 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createAuthRouter(deps, registry, limiters?.login ?? null),
     createUsersRouter(deps, registry),
     createProbeRouter(deps, registry, limiters?.uploads ?? null),
+    createVideosRouter(deps, registry, limiters?.uploads ?? null),
+    createJobsRouter(deps, registry, limiters?.downloads ?? null),
   ];
   if (deps.storage.kind === 'fs') {
     routers.push(createStorageRouter({ storage: deps.storage, config: config.storage, maxUploadBytes: config.api.maxUploadBytes }));

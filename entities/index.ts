@@ -1,14 +1,16 @@
 import { AuthEvent } from './auth-event.ts';
+import { Job, JobEvent } from './job.ts';
 import { ProbeJob } from './probe-job.ts';
 import { RefreshToken } from './refresh-token.ts';
 import { Tenant } from './tenant.ts';
 import { User } from './user.ts';
 
 export { AuthEvent, AUTH_EVENT_TYPES, type AuthEventType, type IAuthEvent } from './auth-event.ts';
+export { Job, JobEvent, JOB_STATUSES, TERMINAL_JOB_STATUSES, type IJob, type IJobEvent, type JobStatus } from './job.ts';
 export { ProbeJob, PROBE_STATUSES, type IProbeJob, type ProbeStatus } from './probe-job.ts';
 export { RefreshToken, type IRefreshToken } from './refresh-token.ts';
 export { Tenant, type ITenant } from './tenant.ts';
 export { ROLES, User, type IUser, type Role } from './user.ts';
 
 /** Every entity the ORM knows; migrations under ./migrations create their tables. */
-export const ENTITIES = [Tenant, User, RefreshToken, AuthEvent, ProbeJob];
+export const ENTITIES = [Tenant, User, RefreshToken, AuthEvent, ProbeJob, Job, JobEvent];

@@ -9,6 +9,7 @@ import { createActivities } from '../activities/index.ts';
 import { loadConfigOrExit } from '../lib/config.ts';
 import { openOrm } from '../lib/db/orm.ts';
 import { createLogger } from '../lib/logger.ts';
+import { createMailer } from '../lib/notify/mailer.ts';
 import { createStorage } from '../lib/storage/index.ts';
 import { createWorker } from './factory.ts';
 import { temporalLoggerFrom } from './logger-adapter.ts';
@@ -34,6 +35,7 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
 
   const orm = await openOrm(config.database);
   const storage = createStorage(config.storage);
+  const mailer = createMailer(config.smtp, logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const taskQueue = spec.queue(config);
   try {
@@ -41,7 +43,7 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue,
-      activities: createActivities({ orm, storage, media: config.media }),
+      activities: createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames }),
       withWorkflows: spec.withWorkflows,
       workflowBundlePath: config.temporal.workflowBundlePath,
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivityTaskExecutions,
@@ -52,6 +54,7 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    mailer.close();
     await connection.close();
     await orm.close();
   }

@@ -1,2 +1,4 @@
 /** Every workflow type the main worker runs. One file per workflow. */
+export { extractFrames } from './extract-frames.ts';
+export { inspectVideo } from './inspect-video.ts';
 export { probeMedia } from './probe-media.ts';

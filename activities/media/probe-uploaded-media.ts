@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { VIDEO_DEMUXERS } from '../../lib/ffmpeg/formats.ts';
 import { InvalidMediaError, probeMedia } from '../../lib/ffmpeg/probe.ts';
 import type { MediaMetadata } from '../../lib/ffmpeg/metadata.ts';
 import type { StorageDriver } from '../../lib/storage/index.ts';
@@ -18,11 +19,17 @@ export interface ProbeUploadedMediaInput {
   tenantId: string;
   storageKey: string;
   workflowId: string;
+  /** 'media' (default): any audio/video container; 'video': a video container with a video stream. */
+  accept?: 'media' | 'video';
+}
+
+export interface ProbedMedia extends MediaMetadata {
+  demuxer: string;
 }
 
 export function createProbeMediaActivities(deps: ProbeMediaDeps) {
   return {
-    async probeUploadedMedia(input: ProbeUploadedMediaInput): Promise<MediaMetadata> {
+    async probeUploadedMedia(input: ProbeUploadedMediaInput): Promise<ProbedMedia> {
       const ctx = Context.current();
       const dir = await mkdtemp(join(tmpdir(), 'moviola-probe-'));
       try {
@@ -36,13 +43,18 @@ export function createProbeMediaActivities(deps: ProbeMediaDeps) {
           throw err;
         }
         ctx.heartbeat({ stage: 'downloaded' });
+        const video = input.accept === 'video';
         const { metadata, demuxer } = await probeMedia(path, {
           ffprobePath: deps.ffprobePath,
           timeoutMs: deps.probeTimeoutMs,
           signal: ctx.cancellationSignal,
+          ...(video ? { allowedDemuxers: VIDEO_DEMUXERS } : {}),
         });
+        if (video && !metadata.streams.some((s) => s.type === 'video')) {
+          throw new InvalidMediaError('INVALID_MEDIA', 'The file has no video stream');
+        }
         ctx.log.info('probed media', { workflowId: input.workflowId, tenantId: input.tenantId, demuxer, streams: metadata.streams.length });
-        return metadata;
+        return { ...metadata, demuxer };
       } catch (err) {
         // A verdict on the file is final; anything else (storage hiccup, cancellation) is retried or surfaced.
         if (err instanceof InvalidMediaError) throw ApplicationFailure.nonRetryable(err.message, err.code);

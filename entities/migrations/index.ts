@@ -1,8 +1,10 @@
 /** Every migration, in order. New migrations are appended here (explicit list: no glob at run time). */
 import { Migration0001ProbeJobs } from './0001-probe-jobs.ts';
 import { Migration0002Accounts } from './0002-accounts.ts';
+import { Migration0003FramesJobs } from './0003-frames-jobs.ts';
 
 export const MIGRATIONS = [
   { name: '0001-probe-jobs', class: Migration0001ProbeJobs },
   { name: '0002-accounts', class: Migration0002Accounts },
+  { name: '0003-frames-jobs', class: Migration0003FramesJobs },
 ];

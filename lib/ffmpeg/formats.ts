@@ -13,6 +13,12 @@ export const MEDIA_DEMUXERS = [
   'mp3', 'wav', 'ogg', 'flac', 'aac', 'w64',
 ] as const;
 
+/** Video containers of the frames service (.mp4 .avi .mov .mkv .wmv .flv .webm). */
+export const VIDEO_DEMUXERS = ['mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'matroska', 'webm', 'avi', 'flv', 'asf'] as const;
+
+/** File extensions the frames service accepts (checked before upload, then the content is probed). */
+export const VIDEO_EXTENSIONS = ['.mp4', '.avi', '.mov', '.mkv', '.wmv', '.flv', '.webm'] as const;
+
 export const FORBIDDEN_DEMUXERS = ['hls', 'dash', 'concat', 'ffconcat', 'image2', 'tty', 'lavfi'] as const;
 
 /**

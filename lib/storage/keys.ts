@@ -95,3 +95,14 @@ export function assetKey(input: AssetKeyInput): string {
 export function assetPrefix(input: Omit<AssetKeyInput, 'purpose' | 'filename'>): string {
   return assetKey({ ...input, purpose: 'x', filename: 'x' }).slice(0, -'x/x'.length);
 }
+
+/** `{tenant}/frames/{jobId}/original{.ext}` in the uploads bucket: a generated name, never the client's. */
+export function framesOriginalKey(tenantId: string, jobId: string, extension: string): string {
+  if (!/^\.[a-z0-9]{1,8}$/.test(extension)) throw new TypeError(`extension is not usable in a storage key: ${JSON.stringify(extension)}`);
+  return checked(`${segment('tenantId', tenantId)}/frames/${segment('jobId', jobId)}/original${extension}`);
+}
+
+/** `{tenant}/frames/{jobId}/frames.zip` in the exports bucket. */
+export function framesZipKey(tenantId: string, jobId: string): string {
+  return checked(`${segment('tenantId', tenantId)}/frames/${segment('jobId', jobId)}/frames.zip`);
+}

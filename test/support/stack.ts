@@ -11,6 +11,7 @@ import { createApp, type App } from '../../api/app.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { openOrm, type Orm } from '../../lib/db/orm.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { createMailer } from '../../lib/notify/mailer.ts';
 import { createRateLimitBackend } from '../../lib/rate-limit/store.ts';
 import { createStorage, type StorageDriver } from '../../lib/storage/index.ts';
 import { createWorker } from '../../workers/factory.ts';
@@ -27,7 +28,16 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(options: { name: string; env?: Record<string, string> }): Promise<TestStack> {
+export interface TestStackOptions {
+  name: string;
+  env?: Record<string, string>;
+  /** Run a heavy worker (one slot) in this process too (default true). */
+  heavyWorker?: boolean;
+  /** Per-job temp dirs of heavy activities. */
+  workDir?: string;
+}
+
+export async function startTestStack(options: TestStackOptions): Promise<TestStack> {
   for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'S3_ENDPOINT']) requireEnv(name);
   const taskQueue = `moviola-test-${options.name}-${process.pid}`;
   const config = loadConfig({
@@ -50,26 +60,39 @@ export async function startTestStack(options: { name: string; env?: Record<strin
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const mailer = createMailer(config.smtp, logger);
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const activities = createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, workDir: options.workDir });
   const worker = await createWorker({
     connection: workerConnection,
     namespace: config.temporal.namespace,
     taskQueue,
-    activities: createActivities({ orm, storage, media: config.media }),
+    activities,
     withWorkflows: true,
     shutdownGraceTimeMs: 1_000,
   });
-  const running = worker.run();
+  const heavy = options.heavyWorker === false ? null : await createWorker({
+    connection: workerConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.heavyTaskQueue,
+    activities,
+    withWorkflows: false,
+    maxConcurrentActivityTaskExecutions: 1,
+    shutdownGraceTimeMs: 1_000,
+  });
+  const running = Promise.all([worker.run(), heavy?.run()]);
 
   return {
     config, orm, storage, temporal, app, baseUrl, worker,
     async stop() {
       worker.shutdown();
+      heavy?.shutdown();
       await running;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await workerConnection.close();
       await connection.close();
+      mailer.close();
       await rateLimitBackend.close();
       await orm.close();
     },

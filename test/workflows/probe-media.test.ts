@@ -9,7 +9,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities/index.ts';
+import type { ProbeDbActivities } from '../../activities/db/probe-jobs.ts';
+import type { ProbeMediaActivities } from '../../activities/media/probe-uploaded-media.ts';
+
+type Activities = ProbeDbActivities & ProbeMediaActivities;
 import type { MediaMetadata } from '../../lib/ffmpeg/metadata.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { WORKFLOWS_PATH } from '../../workers/factory.ts';
@@ -41,7 +44,7 @@ function fakeActivities(calls: Calls, probe: (attempt: number) => MediaMetadata)
     async probeUploadedMedia() {
       attempt += 1;
       calls.push(`probe#${attempt}`);
-      return probe(attempt);
+      return { ...probe(attempt), demuxer: 'mov' };
     },
   };
 }
@@ -75,7 +78,7 @@ describe('probeMedia workflow (time-skipping)', () => {
   it('marks running, probes, records the result, in that order', async () => {
     const calls: Calls = [];
     const result = await run(fakeActivities(calls, () => METADATA), 'ok');
-    assert.deepEqual(result, METADATA);
+    assert.deepEqual(result, { ...METADATA, demuxer: 'mov' });
     assert.deepEqual(calls, ['running:ok', 'probe#1', 'done:mov']);
   });
 
