@@ -13,6 +13,7 @@ import { canBind, httpStatus, preferredOrFreePort, waitUntil } from './stack/por
 import { describeExit, logTail, type ServiceSpec } from './stack/processes.ts';
 import { DEFAULT_DATABASE, ensureDatabase, providePostgres, withDatabase } from './stack/postgres.ts';
 import { provisionTools } from './stack/provision.ts';
+import { startMailCatcher } from './stack/mail-catcher.ts';
 import { startStorage, type WeedPorts } from './stack/storage.ts';
 import { startTemporal } from './stack/temporal.ts';
 
@@ -123,6 +124,11 @@ async function bringUp(): Promise<void> {
   const failure = settled.find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
   const { ffmpeg, temporalCli } = await tools;
+  // No SMTP server given: catch the stack's e-mails locally.
+  const mail = env.SMTP_HOST
+    ? null
+    : await startMailCatcher({ port: await preferredOrFreePort(1025), dir: path.join(DATA_DIR, 'mail'), log: (line) => info(line) });
+  if (mail) lifecycle.onCleanup(() => mail.stop());
 
   const appEnv: NodeJS.ProcessEnv = {
     ...env,
@@ -135,6 +141,7 @@ async function bringUp(): Promise<void> {
     S3_SECRET_KEY: credentials.secretKey,
     FFMPEG_PATH: ffmpeg.ffmpeg,
     FFPROBE_PATH: ffmpeg.ffprobe,
+    ...(mail ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.port) } : {}),
   };
 
   const migrate = supervisor.start({
@@ -170,6 +177,7 @@ async function bringUp(): Promise<void> {
     env.TEMPORAL_ADDRESS ? `  Temporal      ${env.TEMPORAL_ADDRESS}` : `  Temporal UI   http://localhost:${TEMPORAL_UI_PORT}`,
     `  S3 endpoint   ${appEnv.S3_ENDPOINT} (access key ${credentials.accessKey})`,
     `  PostgreSQL    ${redactPassword(appEnv.DATABASE_URL ?? '')}`,
+    mail ? `  e-mail        smtp://127.0.0.1:${mail.port}, caught in ${shown(path.join(DATA_DIR, 'mail'))}/` : `  e-mail        SMTP ${env.SMTP_HOST}:${env.SMTP_PORT ?? 1025}`,
     `  logs          ${shown(LOG_DIR)}/ (temporal, postgres, object storage)`,
     'Press Ctrl-C to stop.',
   ];
