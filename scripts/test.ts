@@ -23,6 +23,7 @@ import {
 } from './stack/postgres.ts';
 import { provisionTools } from './stack/provision.ts';
 import { provideRedisServer, startRedis } from './stack/redis.ts';
+import { provideUnzip } from './stack/unzip.ts';
 import { startStorage, type WeedPorts } from './stack/storage.ts';
 import { startTemporal } from './stack/temporal.ts';
 import { findTestFiles, selectTestFiles, splitTestArgs } from './stack/test-files.ts';
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
   });
 
   const tools = provisionTools({ testServer: true });
+  const unzip = provideUnzip();
   const database = (async () => {
     const server = await providePostgres(supervisor, {
       dir: path.join(testDir, 'pg'),
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
     });
     return server.url;
   })();
-  const settled = await Promise.allSettled([tools, database, temporal, storage, redis]);
+  const settled = await Promise.allSettled([tools, unzip, database, temporal, storage, redis]);
   const failure = settled.find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
   const { ffmpeg, temporalCli, temporalTestServer } = await tools;
