@@ -290,7 +290,7 @@ try {
   row('baseline (frames/%05d.jpg + zip -q -r)', mb0, median(cpu.baseline), childPeak.baseline, base!.frameCount, base!.zipBytes);
   row('moviola exact (every frame decoded)', median(times.exact), median(cpu.exact), childPeak.exact, exact!.frameCount, exact!.zipBytes);
   row(`moviola default${skipsNonRefFramesFor(probed.videoCodec) ? ' (-skip_frame noref)' : ''}`, median(times.fast), median(cpu.fast), childPeak.fast, fast!.frameCount, fast!.zipBytes);
-  console.log(`  Node CPU of moviola's side (split + CRC + ZIP + write): exact ${median(nodeCpu.exact).toFixed(2)} s, default ${median(nodeCpu.fast).toFixed(2)} s`);
+  console.log(`  Node CPU during the moviola runs (split + CRC + ZIP + write, and this bench's /proc sampling): exact ${median(nodeCpu.exact).toFixed(2)} s, default ${median(nodeCpu.fast).toFixed(2)} s`);
   console.log(`  baseline split: extract ${s(median(baseParts.extract))} + zip ${s(median(baseParts.zip))}`);
   console.log(`  moviola / baseline: exact ${(median(times.exact) / mb0).toFixed(2)}, default ${(median(times.fast) / mb0).toFixed(2)} (goal ≤ 0.80)`);
 
