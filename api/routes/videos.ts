@@ -148,9 +148,9 @@ export function createVideosRouter(deps: ApiDeps, registry: ApiRegistry, uploads
         await startFramesWorkflow({ temporal, config }, job, { email: user.email, name: user.name }, ctx.state);
       } catch (err) {
         // This file and the ones after it were not accepted: take them back so a retry starts clean.
-        for (const rest of files.slice(i)) {
-          await em.nativeDelete(Job, { id: jobIds[files.indexOf(rest)]!, tenantId: user.tenantId }).catch(() => undefined);
-          await storage.delete(rest.bucket, rest.key).catch(() => undefined);
+        for (let j = i; j < files.length; j++) {
+          await em.nativeDelete(Job, { id: jobIds[j]!, tenantId: user.tenantId }).catch(() => undefined);
+          await storage.delete(files[j]!.bucket, files[j]!.key).catch(() => undefined);
         }
         if (accepted.length > 0) ctx.state.log.warn({ accepted: accepted.map((a) => a.job_id), err }, 'upload partly accepted before a dependency failed');
         throw err;
