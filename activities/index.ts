@@ -7,6 +7,7 @@ import type { Orm } from '../lib/db/orm.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Mailer } from '../lib/notify/mailer.ts';
 import type { StorageDriver } from '../lib/storage/index.ts';
+import { createAssetPartitionActivities } from './db/asset-partitions.ts';
 import { createFramesDbActivities } from './db/frames-jobs.ts';
 import { createProbeDbActivities } from './db/probe-jobs.ts';
 import { createExtractVideoFramesActivities } from './media/extract-video-frames.ts';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createProbeDbActivities({ orm: deps.orm }),
     ...createFramesDbActivities({ orm: deps.orm }),
+    ...createAssetPartitionActivities({ orm: deps.orm }),
     ...createProbeMediaActivities({ storage: deps.storage, ffprobePath: deps.media.ffprobePath, probeTimeoutMs: deps.media.probeTimeoutMs }),
     ...createExtractVideoFramesActivities({
       orm: deps.orm,

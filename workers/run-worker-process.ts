@@ -4,6 +4,7 @@
  * WORKER_SHUTDOWN_GRACE_MS to finish before they are cancelled).
  */
 import { hostname } from 'node:os';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { loadConfigOrExit } from '../lib/config.ts';
@@ -11,6 +12,7 @@ import { openOrm } from '../lib/db/orm.ts';
 import { createLogger } from '../lib/logger.ts';
 import { createMailer } from '../lib/notify/mailer.ts';
 import { createStorage } from '../lib/storage/index.ts';
+import { assetPartitionsSchedule, ensureSchedule } from '../lib/temporal/schedules.ts';
 import { createWorker } from './factory.ts';
 import { temporalLoggerFrom } from './logger-adapter.ts';
 
@@ -51,6 +53,14 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
       identity: `${spec.name}@${hostname()}:${process.pid}`,
     });
     logger.info({ taskQueue, metrics: config.temporal.metricsAddress || null }, 'worker started');
+    if (spec.withWorkflows) {
+      // The main worker owns the schedules of the workflows it runs.
+      const clientConnection = await Connection.connect({ address: config.temporal.address });
+      const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+      const outcome = await ensureSchedule(client, assetPartitionsSchedule(taskQueue));
+      logger.info({ schedule: 'asset-partitions', outcome }, 'schedule ready');
+      await clientConnection.close();
+    }
     await worker.run();
     logger.info('worker stopped');
   } finally {

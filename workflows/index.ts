@@ -1,4 +1,5 @@
 /** Every workflow type the main worker runs. One file per workflow. */
 export { extractFrames } from './extract-frames.ts';
 export { inspectVideo } from './inspect-video.ts';
+export { maintainAssetPartitions } from './maintain-asset-partitions.ts';
 export { probeMedia } from './probe-media.ts';

@@ -31,7 +31,7 @@ function locate(name: 'ffmpeg' | 'ffprobe', envVar: string): string | undefined 
 }
 
 async function check(binary: string): Promise<string> {
-  const result = await run(binary, ['-version'], { timeoutMs: 10_000 });
+  const result = await run(binary, ['-version'], { timeoutMs: 60_000 });
   if (result.code !== 0) throw new StackError(`${binary} -version failed (exit ${result.code})`);
   const firstLine = result.stdout.split('\n')[0] ?? '';
   const major = parseFfmpegMajor(firstLine);

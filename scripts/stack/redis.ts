@@ -25,7 +25,7 @@ export async function provideRedisServer(): Promise<string> {
     how = 'installed with apt-get';
     if (!binary) throw new StackError('apt-get install redis-server did not provide redis-server');
   }
-  const version = await run(binary, ['--version'], { timeoutMs: 10_000 });
+  const version = await run(binary, ['--version'], { timeoutMs: 60_000 });
   provision(`redis-server ${/v=(\S+)/.exec(version.stdout)?.[1] ?? 'unknown version'}: ${binary} (${how})`);
   return binary;
 }

@@ -1,0 +1,35 @@
+/**
+ * The Temporal Schedules Moviola runs, created (or brought up to date) when the main worker
+ * starts. `temporal schedule list` / the Web UI's Schedules page shows them.
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+
+export const ASSET_PARTITIONS_SCHEDULE_ID = 'asset-partitions';
+
+export function assetPartitionsSchedule(taskQueue: string, scheduleId = ASSET_PARTITIONS_SCHEDULE_ID): ScheduleOptions {
+  return {
+    scheduleId,
+    spec: { calendars: [{ hour: 3, minute: 15, comment: 'daily at 03:15 UTC' }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'maintainAssetPartitions',
+      workflowId: `${scheduleId}-run`,
+      taskQueue,
+      workflowExecutionTimeout: '1 hour',
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    state: { note: 'Creates the monthly partitions of assets ahead of time', triggerImmediately: true },
+  };
+}
+
+/** Creates the schedule, or updates its spec and action when it already exists. */
+export async function ensureSchedule(client: Client, options: ScheduleOptions): Promise<'created' | 'updated'> {
+  try {
+    await client.schedule.create(options);
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
+    return 'updated';
+  }
+}
