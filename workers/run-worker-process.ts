@@ -57,7 +57,7 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
       // The main worker owns the schedules of the workflows it runs.
       const clientConnection = await Connection.connect({ address: config.temporal.address });
       const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-      const outcome = await ensureSchedule(client, assetPartitionsSchedule(taskQueue));
+      const outcome = await ensureSchedule(client, assetPartitionsSchedule(taskQueue), true);
       logger.info({ schedule: 'asset-partitions', outcome }, 'schedule ready');
       await clientConnection.close();
     }

@@ -22,14 +22,20 @@ export function assetPartitionsSchedule(taskQueue: string, scheduleId = ASSET_PA
   };
 }
 
-/** Creates the schedule, or updates its spec and action when it already exists. */
-export async function ensureSchedule(client: Client, options: ScheduleOptions): Promise<'created' | 'updated'> {
+/**
+ * Creates the schedule, or updates its spec and action when it already exists. A new schedule runs
+ * at once (triggerImmediately); with `runNowIfExisting` an existing one is triggered too, so the
+ * work it does is never older than the last start of the worker.
+ */
+export async function ensureSchedule(client: Client, options: ScheduleOptions, runNowIfExisting = false): Promise<'created' | 'updated'> {
   try {
     await client.schedule.create(options);
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
+    const handle = client.schedule.getHandle(options.scheduleId);
+    await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
+    if (runNowIfExisting) await handle.trigger();
     return 'updated';
   }
 }
