@@ -2,10 +2,12 @@
  * The API's rate limits (sliding windows, counters in Redis or PostgreSQL): failed logins per
  * account+IP and per IP, a general budget per user, uploads and downloads per user.
  */
+import type { Context } from 'koa';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { RateLimitBackend } from '../lib/rate-limit/store.ts';
 import { SlidingWindowLimiter } from '../lib/rate-limit/sliding-window.ts';
+import { rateLimited, setRateLimitHeaders } from './middleware/rate-limit.ts';
 
 export type Limiter = Pick<SlidingWindowLimiter, 'consume' | 'peek' | 'reset'>;
 
@@ -32,4 +34,12 @@ export function createApiLimiters(backend: RateLimitBackend, config: Config, log
     uploads: make('uploads', rules.uploadsPerUser),
     downloads: make('downloads', rules.downloadsPerUser),
   };
+}
+
+/** Counts one request of `key` against `limiter` (null: limits are off), sets the headers, 429 when spent. */
+export async function enforceLimit(ctx: Context, limiter: Limiter | null, key: string): Promise<void> {
+  if (!limiter) return;
+  const decision = await limiter.consume(key);
+  setRateLimitHeaders(ctx, decision);
+  if (!decision.allowed) throw rateLimited(decision);
 }

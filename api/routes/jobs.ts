@@ -14,9 +14,8 @@ import { currentUser } from '../auth/authenticate.ts';
 import type { ApiDeps } from '../context.ts';
 import { jobStatusView, JobStatusSchema, jobView, JobViewSchema } from '../frames/job-view.ts';
 import { startFramesWorkflow } from '../frames/start-frames-job.ts';
-import { rateLimited, setRateLimitHeaders } from '../middleware/rate-limit.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
-import type { Limiter } from '../rate-limits.ts';
+import { enforceLimit, type Limiter } from '../rate-limits.ts';
 import { findOwnJob } from './videos.ts';
 
 export const DOWNLOAD_URL_TTL_SECONDS = 900;
@@ -117,11 +116,7 @@ export function createJobsRouter(deps: ApiDeps, registry: ApiRegistry, downloads
   }, async (ctx, { params }) => {
     const user = currentUser(ctx);
     const job = await findOwnJob(orm.em.fork(), user, params.id);
-    if (downloads) {
-      const decision = await downloads.consume(user.id);
-      setRateLimitHeaders(ctx, decision);
-      if (!decision.allowed) throw rateLimited(decision);
-    }
+    await enforceLimit(ctx, downloads, user.id);
     if (job.status === 'EXPIRED') throw new AppError(410, 'JOB_EXPIRED', 'The frames of this job have expired and were deleted');
     if (job.status !== 'DONE' || !job.zipKey) throw new AppError(409, 'JOB_NOT_READY', `The job is ${job.status}; the ZIP is available once it is DONE`);
     const url = await withDependency('storage', () => storage.presignGet('exports', job.zipKey!, DOWNLOAD_URL_TTL_SECONDS, { downloadFilename: 'frames.zip' }));

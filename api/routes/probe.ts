@@ -14,8 +14,7 @@ import type { probeMedia } from '../../workflows/probe-media.ts';
 import type { ApiDeps } from '../context.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { currentUser } from '../auth/authenticate.ts';
-import { rateLimited, setRateLimitHeaders } from '../middleware/rate-limit.ts';
-import type { Limiter } from '../rate-limits.ts';
+import { enforceLimit, type Limiter } from '../rate-limits.ts';
 import { receiveFile } from '../uploads/receive-file.ts';
 
 const TEMPORAL_START_DEADLINE_MS = 5_000;
@@ -98,11 +97,7 @@ export function createProbeRouter(deps: ApiDeps, registry: ApiRegistry, uploads:
     const user = currentUser(ctx);
     const tenantId = user.tenantId;
     const ownerId = user.id;
-    if (uploads) {
-      const decision = await uploads.consume(user.id);
-      setRateLimitHeaders(ctx, decision);
-      if (!decision.allowed) throw rateLimited(decision);
-    }
+    await enforceLimit(ctx, uploads, user.id);
     const id = randomUUID();
     const workflowId = `probe-${id}`;
     const file = await receiveFile(ctx, {

@@ -23,10 +23,9 @@ import { currentUser } from '../auth/authenticate.ts';
 import type { ApiDeps, AuthUser } from '../context.ts';
 import { framesWorkflowId, startFramesWorkflow } from '../frames/start-frames-job.ts';
 import { jobView, JobViewSchema } from '../frames/job-view.ts';
-import { rateLimited, setRateLimitHeaders } from '../middleware/rate-limit.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { afterCursor, decodeCursor, PageQuerySchema, pageOf } from '../pagination.ts';
-import type { Limiter } from '../rate-limits.ts';
+import { enforceLimit, type Limiter } from '../rate-limits.ts';
 import { receiveFiles, type ReceivedFile } from '../uploads/receive-file.ts';
 
 export const MAX_VIDEOS_PER_UPLOAD = 10;
@@ -82,11 +81,7 @@ export function createVideosRouter(deps: ApiDeps, registry: ApiRegistry, uploads
     },
   }, async (ctx) => {
     const user = currentUser(ctx);
-    if (uploads) {
-      const decision = await uploads.consume(user.id);
-      setRateLimitHeaders(ctx, decision);
-      if (!decision.allowed) throw rateLimited(decision);
-    }
+    await enforceLimit(ctx, uploads, user.id);
     const jobIds: string[] = [];
     const { files } = await receiveFiles(ctx, {
       storage,

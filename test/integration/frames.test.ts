@@ -94,7 +94,7 @@ describe('frames jobs on the real stack', { timeout: 300_000 }, () => {
       const zipRes = await fetch(String(link.body.download_url));
       assert.equal(zipRes.status, 200);
       assert.match(zipRes.headers.get('content-disposition') ?? '', /attachment; filename="frames\.zip"/);
-      const entries = readZip(Buffer.from(await zipRes.arrayBuffer()));
+      const { entries } = readZip(Buffer.from(await zipRes.arrayBuffer()));
       assert.deepEqual(entries.map((e) => e.name), Array.from({ length: seconds }, (_, i) => `frame_${String(i + 1).padStart(5, '0')}.jpg`));
       for (const entry of entries) {
         assert.equal(entry.method, 0, 'JPEGs are stored, not deflated');
