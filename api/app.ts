@@ -18,6 +18,10 @@ import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { ApiRegistry, openApiDocument } from './openapi/registry.ts';
 import { createApiLimiters, type ApiLimiters } from './rate-limits.ts';
+import { createAssetKeywordsRouter } from './routes/asset-keywords.ts';
+import { createAssetMarkersRouter } from './routes/asset-markers.ts';
+import { createAssetUploadsRouter } from './routes/asset-uploads.ts';
+import { createAssetsRouter } from './routes/assets.ts';
 import { createAuthRouter } from './routes/auth.ts';
 import { createDocsRouter } from './routes/docs.ts';
 import { createHealthRouter } from './routes/health.ts';
@@ -89,6 +93,10 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createProbeRouter(deps, registry, limiters?.uploads ?? null),
     createVideosRouter(deps, registry, limiters?.uploads ?? null),
     createJobsRouter(deps, registry, limiters?.downloads ?? null),
+    createAssetUploadsRouter(deps, registry, limiters?.uploads ?? null),
+    createAssetsRouter(deps, registry, limiters),
+    createAssetKeywordsRouter(deps, registry),
+    createAssetMarkersRouter(deps, registry),
   ];
   if (deps.storage.kind === 'fs') {
     routers.push(createStorageRouter({ storage: deps.storage, config: config.storage, maxUploadBytes: config.api.maxUploadBytes }));

@@ -70,6 +70,15 @@ const schema = z.object({
   VIDEO_RETENTION_DAYS: positiveInt.max(3650).default(7),
   FRAMES_TIMEOUT_MINUTES: positiveInt.default(30),
 
+  ASSET_MAX_UPLOAD_MB: positiveInt.default(2048),
+  ASSET_MAX_DIRECT_UPLOAD_MB: positiveInt.default(20_480),
+  ASSET_UPLOAD_EXPIRY_HOURS: positiveInt.max(168).default(24),
+  ASSET_MAX_IMAGE_PIXELS: positiveInt.default(100_000_000),
+  ASSET_MAX_DURATION_MINUTES: positiveInt.default(240),
+  ASSET_RETENTION_DAYS: positiveInt.max(3650).default(30),
+  ASSET_INGEST_TIMEOUT_MINUTES: positiveInt.default(60),
+  ASSET_URL_TTL_SECONDS: positiveInt.max(604_800).default(3600),
+
   SMTP_HOST: z.string().min(1).default('127.0.0.1'),
   SMTP_PORT: port.default(1025),
   SMTP_SECURE: bool.default(false),
@@ -132,8 +141,27 @@ export interface Config {
   auth: AuthConfig;
   rateLimit: RateLimitConfig;
   frames: { maxVideoBytes: number; retentionDays: number; timeoutMinutes: number };
+  assets: AssetsConfig;
   smtp: SmtpConfig;
   cors: { origins: string[] };
+}
+
+export interface AssetsConfig {
+  /** Largest file accepted by the multipart route POST /api/v1/assets. */
+  maxUploadBytes: number;
+  /** Largest file accepted by a direct-to-storage upload session. */
+  maxDirectUploadBytes: number;
+  /** A direct upload not completed within this time is aborted. */
+  uploadExpiryHours: number;
+  /** Images with more pixels (width × height, read from the header) are refused before any decode. */
+  maxImagePixels: number;
+  maxDurationMs: number;
+  /** A soft-deleted asset's objects and rows are purged this long after the delete. */
+  retentionDays: number;
+  /** ffmpeg's limit per rendering attempt. */
+  ingestTimeoutMinutes: number;
+  /** Lifetime of presigned download URLs and signed HLS playlists. */
+  urlTtlSeconds: number;
 }
 
 export interface SmtpConfig {
@@ -267,6 +295,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       downloadsPerUser: { points: e.RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE, windowSeconds: 60 },
     },
     frames: { maxVideoBytes: e.MAX_VIDEO_SIZE_MB * 1024 * 1024, retentionDays: e.VIDEO_RETENTION_DAYS, timeoutMinutes: e.FRAMES_TIMEOUT_MINUTES },
+    assets: {
+      maxUploadBytes: e.ASSET_MAX_UPLOAD_MB * 1024 * 1024,
+      maxDirectUploadBytes: e.ASSET_MAX_DIRECT_UPLOAD_MB * 1024 * 1024,
+      uploadExpiryHours: e.ASSET_UPLOAD_EXPIRY_HOURS,
+      maxImagePixels: e.ASSET_MAX_IMAGE_PIXELS,
+      maxDurationMs: e.ASSET_MAX_DURATION_MINUTES * 60_000,
+      retentionDays: e.ASSET_RETENTION_DAYS,
+      ingestTimeoutMinutes: e.ASSET_INGEST_TIMEOUT_MINUTES,
+      urlTtlSeconds: e.ASSET_URL_TTL_SECONDS,
+    },
     smtp: { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER, password: e.SMTP_PASSWORD, from: e.SMTP_FROM },
     cors: { origins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) },
   };

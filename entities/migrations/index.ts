@@ -3,10 +3,12 @@ import { Migration0001ProbeJobs } from './0001-probe-jobs.ts';
 import { Migration0002Accounts } from './0002-accounts.ts';
 import { Migration0003FramesJobs } from './0003-frames-jobs.ts';
 import { Migration0004Assets } from './0004-assets.ts';
+import { Migration0005AssetIngest } from './0005-asset-ingest.ts';
 
 export const MIGRATIONS = [
   { name: '0001-probe-jobs', class: Migration0001ProbeJobs },
   { name: '0002-accounts', class: Migration0002Accounts },
   { name: '0003-frames-jobs', class: Migration0003FramesJobs },
   { name: '0004-assets', class: Migration0004Assets },
+  { name: '0005-asset-ingest', class: Migration0005AssetIngest },
 ];
