@@ -2,14 +2,17 @@
  * Presigned URLs of the local-directory storage driver (`STORAGE_DRIVER=fs`), the counterpart of
  * S3's: `GET|HEAD|PUT /api/v1/storage/{bucket}/{key}?expires=…&disposition=…&signature=…`,
  * authorised by `lib/storage/signing.ts`. Mounted only when the driver is fs.
+ * A PUT whose query names `uploadId` and `partNumber` uploads one part of a multipart upload; the
+ * signature covers both, so the URL is good for that part of that upload only.
  * Must see the raw request body: no body parser may run before it on PUT.
  */
 import { Router, type RouterContext } from '@koa/router';
 import { finished, Transform, type TransformCallback } from 'node:stream';
 import type { StorageConfig } from '../../lib/config.ts';
 import { AppError, notFound, payloadTooLarge } from '../../lib/errors.ts';
-import { STORAGE_ROUTE_PREFIX, verifySignature, type SignedMethod } from '../../lib/storage/signing.ts';
-import { InvalidKeyError, isBucketName, ObjectNotFoundError, type BucketName, type ObjectInfo, type StorageDriver } from '../../lib/storage/index.ts';
+import { parsePartTarget, PART_NUMBER_PARAM, STORAGE_ROUTE_PREFIX, UPLOAD_ID_PARAM, verifySignature, type PartTarget, type SignedMethod } from '../../lib/storage/signing.ts';
+import { FsStorageDriver, InvalidKeyError, isBucketName, ObjectNotFoundError, type BucketName, type ObjectInfo, type StorageDriver } from '../../lib/storage/index.ts';
+import { MultipartUploadError } from '../../lib/storage/types.ts';
 
 export interface StorageRouterDeps {
   storage: StorageDriver;
@@ -47,23 +50,31 @@ function queryValue(ctx: RouterContext, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Checks the bucket, then the signature, then the expiry; returns what was signed. */
-function authorize(ctx: RouterContext, secret: string, method: SignedMethod): { bucket: BucketName; key: string; disposition: string } {
+const signatureInvalid = () => new AppError(403, 'SIGNATURE_INVALID', 'The URL signature is missing or does not match');
+
+/**
+ * Checks the bucket, then the signature (over the part too, when the query names one; only PUT
+ * URLs may), then the expiry; returns what was signed.
+ */
+function authorize(ctx: RouterContext, secret: string, method: SignedMethod): { bucket: BucketName; key: string; disposition: string; part: PartTarget | null } {
   const bucket = String(ctx.params.bucket ?? '');
   if (!isBucketName(bucket)) throw new AppError(404, 'NOT_FOUND', `Unknown bucket ${JSON.stringify(bucket.slice(0, 64))}`);
   const key = String(ctx.params.key ?? '');
   const disposition = queryValue(ctx, 'disposition') ?? '';
+  const part = parsePartTarget(queryValue(ctx, UPLOAD_ID_PARAM), queryValue(ctx, PART_NUMBER_PARAM));
+  if (part === 'invalid' || (part && method !== 'PUT')) throw signatureInvalid();
   const verdict = verifySignature(secret, {
     method,
     bucket,
     key,
     disposition,
+    ...(part ? { part } : {}),
     expires: queryValue(ctx, 'expires'),
     signature: queryValue(ctx, 'signature'),
   });
-  if (verdict === 'invalid') throw new AppError(403, 'SIGNATURE_INVALID', 'The URL signature is missing or does not match');
+  if (verdict === 'invalid') throw signatureInvalid();
   if (verdict === 'expired') throw new AppError(403, 'SIGNATURE_EXPIRED', 'The presigned URL has expired');
-  return { bucket, key, disposition };
+  return { bucket, key, disposition, part };
 }
 
 function setObjectHeaders(ctx: RouterContext, info: ObjectInfo, disposition: string): void {
@@ -80,6 +91,9 @@ function setObjectHeaders(ctx: RouterContext, info: ObjectInfo, disposition: str
 function rethrow(err: unknown): never {
   if (err instanceof ObjectNotFoundError) throw notFound('Object');
   if (err instanceof InvalidKeyError) throw new AppError(400, 'INVALID_KEY', err.message);
+  if (err instanceof MultipartUploadError && err.code === 'NO_SUCH_UPLOAD') {
+    throw new AppError(404, 'NO_SUCH_UPLOAD', 'The multipart upload does not exist, or was completed or aborted');
+  }
   throw err;
 }
 
@@ -103,7 +117,8 @@ export function createStorageRouter(deps: StorageRouterDeps): Router {
   });
 
   router.put('/:bucket/*key', async (ctx) => {
-    const { bucket, key } = authorize(ctx, config.signingSecret, 'PUT');
+    const { bucket, key, part } = authorize(ctx, config.signingSecret, 'PUT');
+    if (part && !(storage instanceof FsStorageDriver)) throw new AppError(404, 'NO_SUCH_UPLOAD', 'Multipart uploads are not served here');
     const declared = ctx.get('Content-Length') ? Number(ctx.get('Content-Length')) : undefined;
     if (declared !== undefined && declared > maxUploadBytes) {
       ctx.set('Connection', 'close');
@@ -117,9 +132,11 @@ export function createStorageRouter(deps: StorageRouterDeps): Router {
       if (err) limited.destroy(err);
     });
     ctx.req.pipe(limited);
-    let info: ObjectInfo;
+    let info: ObjectInfo | { size: number; etag: string };
     try {
-      info = await storage.put(bucket, key, limited, { contentType: ctx.get('Content-Type') || undefined, size: declared });
+      info = part
+        ? await (storage as FsStorageDriver).uploadPart(bucket, key, part.uploadId, part.partNumber, limited)
+        : await storage.put(bucket, key, limited, { contentType: ctx.get('Content-Type') || undefined, size: declared });
     } catch (err) {
       if (err instanceof TooLarge) {
         ctx.req.unpipe(limited);
@@ -130,7 +147,9 @@ export function createStorageRouter(deps: StorageRouterDeps): Router {
     }
     if (info.etag) ctx.set('ETag', `"${info.etag}"`);
     ctx.status = 200;
-    ctx.body = { bucket, key, size: info.size, content_type: info.contentType ?? null, etag: info.etag ?? null };
+    ctx.body = part
+      ? { bucket, key, upload_id: part.uploadId, part_number: part.partNumber, size: info.size, etag: info.etag }
+      : { bucket, key, size: info.size, content_type: 'contentType' in info ? info.contentType ?? null : null, etag: info.etag ?? null };
   });
 
   return router;

@@ -3,11 +3,15 @@
  * Writes land in `{bucketDir}/.moviola-tmp/` and are renamed into place (atomic); the content
  * type and ETag live in `{bucketDir}/.moviola-meta/{key}.json`, tied to the data file's inode,
  * size and mtime so a stale sidecar is never believed. Presigned URLs point at `api/routes/storage.ts`.
+ * A multipart upload lives in `{bucketDir}/.moviola-multipart/{uploadId}/` (`upload.json` naming its
+ * key and content type, one `part-NNNNN` file per part) until complete concatenates the parts into
+ * the object, or abort removes the directory.
  */
-import { constants } from 'node:fs';
-import { access, lstat, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { access, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { StorageConfig } from '../config.ts';
 import { commitTempFile, writeFileAtomically, writeTempFile } from './atomic-file.ts';
 import { attachmentDisposition } from './disposition.ts';
@@ -17,9 +21,14 @@ import {
   assertSafePrefix,
   BUCKETS,
   InvalidKeyError,
+  MAX_PARTS,
+  missingPartNumbers,
+  MultipartUploadError,
   ObjectNotFoundError,
   physicalBucket,
   type BucketName,
+  type CompleteMultipartOptions,
+  type MultipartOptions,
   type ObjectInfo,
   type PresignGetOptions,
   type PutOptions,
@@ -29,8 +38,21 @@ import {
 const RESERVED = '.moviola-';
 const TMP_DIR = '.moviola-tmp';
 const META_DIR = '.moviola-meta';
+const MULTIPART_DIR = '.moviola-multipart';
+const UPLOAD_MANIFEST = 'upload.json';
+/** Multipart uploads untouched this long are swept by ensureBuckets (presigned URLs live at most 7 days). */
+const STALE_MULTIPART_MS = 8 * 24 * 60 * 60 * 1000;
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
+const PART_FILE = /^part-(\d{5})$/;
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const STALE_TMP_MS = 24 * 60 * 60 * 1000;
+
+/** `upload.json` of a multipart upload. */
+interface UploadManifest {
+  key: string;
+  contentType: string;
+  createdAt: string;
+}
 
 /** Describes one exact data file: inode, size and mtime (which rename preserves). */
 interface Sidecar {
@@ -76,6 +98,23 @@ export class FsStorageDriver implements StorageDriver {
       await mkdir(join(dir, TMP_DIR), { recursive: true });
       await mkdir(join(dir, META_DIR), { recursive: true });
       await this.#sweepTmp(join(dir, TMP_DIR));
+      await this.#sweepMultipart(join(dir, MULTIPART_DIR));
+    }
+  }
+
+  /** Removes multipart uploads nobody has touched for longer than any presigned URL lives. */
+  async #sweepMultipart(multipartDir: string): Promise<void> {
+    const cutoff = Date.now() - STALE_MULTIPART_MS;
+    let names: string[];
+    try {
+      names = await readdir(multipartDir);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const name of names) {
+      const info = await lstat(join(multipartDir, name)).catch(() => null);
+      if (info && info.mtimeMs < cutoff) await rm(join(multipartDir, name), { recursive: true, force: true });
     }
   }
 
@@ -235,6 +274,102 @@ export class FsStorageDriver implements StorageDriver {
     return signedUrl(this.#config.publicUrl, this.#config.signingSecret, { method: 'PUT', bucket, key, disposition: '', expiresSeconds });
   }
 
+  // --- multipart uploads --------------------------------------------------------------------
+
+  #uploadDir(bucket: BucketName, uploadId: string): string | null {
+    return UPLOAD_ID.test(uploadId) ? join(this.bucketDir(bucket), MULTIPART_DIR, uploadId) : null;
+  }
+
+  /** The upload's directory when `uploadId` is an upload of exactly `key`; else null. */
+  async #openUpload(bucket: BucketName, key: string, uploadId: string): Promise<{ dir: string; manifest: UploadManifest } | null> {
+    this.#paths(bucket, key);
+    const dir = this.#uploadDir(bucket, uploadId);
+    if (!dir) return null;
+    try {
+      const manifest = JSON.parse(await readFile(join(dir, UPLOAD_MANIFEST), 'utf8')) as Partial<UploadManifest>;
+      if (manifest.key !== key || typeof manifest.contentType !== 'string') return null;
+      return { dir, manifest: manifest as UploadManifest };
+    } catch (err) {
+      if (isMissing(err) || err instanceof SyntaxError) return null;
+      throw err;
+    }
+  }
+
+  async createMultipartUpload(bucket: BucketName, key: string, opts: MultipartOptions = {}): Promise<string> {
+    this.#paths(bucket, key);
+    const uploadId = randomUUID().replace(/-/g, '');
+    const dir = join(this.bucketDir(bucket), MULTIPART_DIR, uploadId);
+    await mkdir(dir, { recursive: true });
+    const manifest: UploadManifest = { key, contentType: opts.contentType || DEFAULT_CONTENT_TYPE, createdAt: new Date().toISOString() };
+    await writeFileAtomically(Buffer.from(JSON.stringify(manifest)), join(dir, UPLOAD_MANIFEST));
+    return uploadId;
+  }
+
+  async presignUploadPart(bucket: BucketName, key: string, uploadId: string, partNumber: number, expiresSeconds: number): Promise<string> {
+    this.#paths(bucket, key);
+    assertPartNumber(partNumber);
+    if (!UPLOAD_ID.test(uploadId)) throw new TypeError('uploadId is not an upload id of this driver');
+    return signedUrl(this.#config.publicUrl, this.#config.signingSecret, {
+      method: 'PUT',
+      bucket,
+      key,
+      disposition: '',
+      part: { uploadId, partNumber },
+      expiresSeconds,
+    });
+  }
+
+  /**
+   * Stores one part (what a presigned part URL does; called by the storage router). Replaces an
+   * earlier upload of the same part. Throws MultipartUploadError NO_SUCH_UPLOAD when the upload
+   * is unknown, finished, or of another key.
+   */
+  async uploadPart(bucket: BucketName, key: string, uploadId: string, partNumber: number, body: Readable | Buffer): Promise<{ size: number; etag: string }> {
+    assertPartNumber(partNumber);
+    const upload = await this.#openUpload(bucket, key, uploadId);
+    if (!upload) throw new MultipartUploadError('NO_SUCH_UPLOAD', bucket, key, 'no such multipart upload');
+    const tmp = await writeTempFile(body, upload.dir, `part-${partNumber}`);
+    try {
+      await rename(tmp.path, join(upload.dir, partFile(partNumber)));
+    } catch (err) {
+      await rm(tmp.path, { force: true });
+      if (isMissing(err)) throw new MultipartUploadError('NO_SUCH_UPLOAD', bucket, key, 'the multipart upload ended while the part was written', { cause: err });
+      throw err;
+    }
+    return { size: tmp.size, etag: tmp.md5 };
+  }
+
+  async completeMultipartUpload(bucket: BucketName, key: string, uploadId: string, opts: CompleteMultipartOptions = {}): Promise<ObjectInfo> {
+    const upload = await this.#openUpload(bucket, key, uploadId);
+    if (!upload) throw new MultipartUploadError('NO_SUCH_UPLOAD', bucket, key, 'no such multipart upload');
+    const parts = (await readdir(upload.dir))
+      .map((name) => PART_FILE.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    const missing = missingPartNumbers(parts, opts.partCount);
+    if (missing.length > 0) {
+      throw new MultipartUploadError('MISSING_PARTS', bucket, key, `parts not uploaded: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}`, { missingParts: missing });
+    }
+    if (opts.partCount !== undefined && parts.length > opts.partCount) {
+      throw new MultipartUploadError('INVALID_PARTS', bucket, key, `${parts.length} parts uploaded, ${opts.partCount} expected`);
+    }
+    const dir = upload.dir;
+    async function* concatenated(): AsyncGenerator<Buffer> {
+      for (const n of parts) {
+        for await (const chunk of createReadStream(join(dir, partFile(n)))) yield chunk as Buffer;
+      }
+    }
+    const info = await this.put(bucket, key, Readable.from(concatenated()), { contentType: upload.manifest.contentType });
+    await rm(dir, { recursive: true, force: true });
+    return info;
+  }
+
+  async abortMultipartUpload(bucket: BucketName, key: string, uploadId: string): Promise<void> {
+    const upload = await this.#openUpload(bucket, key, uploadId);
+    if (upload) await rm(upload.dir, { recursive: true, force: true });
+  }
+
   async ping(): Promise<void> {
     for (const bucket of BUCKETS) {
       const dir = this.bucketDir(bucket);
@@ -244,6 +379,16 @@ export class FsStorageDriver implements StorageDriver {
         throw new Error(`fs storage is not usable: ${dir} is missing or not writable`, { cause: err });
       }
     }
+  }
+}
+
+function partFile(partNumber: number): string {
+  return `part-${String(partNumber).padStart(5, '0')}`;
+}
+
+function assertPartNumber(partNumber: number): void {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+    throw new RangeError(`partNumber must be an integer between 1 and ${MAX_PARTS}`);
   }
 }
 

@@ -14,9 +14,14 @@ import {
   assertSafeKey,
   assertSafePrefix,
   BUCKETS,
+  MAX_PARTS,
+  missingPartNumbers,
+  MultipartUploadError,
   ObjectNotFoundError,
   physicalBucket,
   type BucketName,
+  type CompleteMultipartOptions,
+  type MultipartOptions,
   type ObjectInfo,
   type PresignGetOptions,
   type PutOptions,
@@ -31,6 +36,18 @@ const PING_TIMEOUT_MS = 5000;
 const DELETE_BATCH = 1000;
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+/** What S3 answers to a multipart call on an upload id it does not know (or no longer knows). */
+const NO_SUCH_UPLOAD_CODES = new Set(['NoSuchUpload']);
+/** What S3 answers to a CompleteMultipartUpload whose parts it will not assemble. */
+const INVALID_PARTS_CODES = new Set(['EntityTooSmall', 'InvalidPart', 'InvalidPartOrder']);
+
+interface UploadedPart {
+  part: number;
+  etag: string;
+  size: number;
+}
+/** minio's listParts is protected (and complete, across pages); this is its shape. */
+type PartLister = { listParts(bucket: string, key: string, uploadId: string): Promise<UploadedPart[]> };
 const errorCode = (err: unknown): string | undefined => (err as { code?: unknown })?.code as string | undefined;
 
 export function s3ClientFor(endpoint: string, config: StorageConfig['s3']): Client {
@@ -51,6 +68,12 @@ export function s3ClientFor(endpoint: string, config: StorageConfig['s3']): Clie
 function assertExpiry(seconds: number): void {
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
     throw new RangeError(`expiresSeconds must be an integer between 1 and ${MAX_PRESIGN_SECONDS}`);
+  }
+}
+
+function assertPartNumber(partNumber: number): void {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+    throw new RangeError(`partNumber must be an integer between 1 and ${MAX_PARTS}`);
   }
 }
 
@@ -202,6 +225,64 @@ export class S3StorageDriver implements StorageDriver {
     assertSafeKey(key);
     assertExpiry(expiresSeconds);
     return this.#presigner.presignedPutObject(this.bucketName(bucket), key, expiresSeconds);
+  }
+
+  async createMultipartUpload(bucket: BucketName, key: string, opts: MultipartOptions = {}): Promise<string> {
+    assertSafeKey(key);
+    return this.client.initiateNewMultipartUpload(this.bucketName(bucket), key, { 'Content-Type': opts.contentType || DEFAULT_CONTENT_TYPE });
+  }
+
+  async presignUploadPart(bucket: BucketName, key: string, uploadId: string, partNumber: number, expiresSeconds: number): Promise<string> {
+    assertSafeKey(key);
+    assertExpiry(expiresSeconds);
+    assertPartNumber(partNumber);
+    if (!uploadId) throw new TypeError('uploadId is empty');
+    return this.#presigner.presignedUrl('PUT', this.bucketName(bucket), key, expiresSeconds, { partNumber: String(partNumber), uploadId });
+  }
+
+  async completeMultipartUpload(bucket: BucketName, key: string, uploadId: string, opts: CompleteMultipartOptions = {}): Promise<ObjectInfo> {
+    assertSafeKey(key);
+    const name = this.bucketName(bucket);
+    let parts: UploadedPart[];
+    try {
+      parts = await (this.client as unknown as PartLister).listParts(name, key, uploadId);
+    } catch (err) {
+      throw this.#multipartError(err, bucket, key);
+    }
+    parts.sort((a, b) => a.part - b.part);
+    const missing = missingPartNumbers(parts.map((p) => p.part), opts.partCount);
+    if (missing.length > 0) {
+      throw new MultipartUploadError('MISSING_PARTS', bucket, key, `parts not uploaded: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}`, { missingParts: missing });
+    }
+    if (opts.partCount !== undefined && parts.length > opts.partCount) {
+      throw new MultipartUploadError('INVALID_PARTS', bucket, key, `${parts.length} parts uploaded, ${opts.partCount} expected`);
+    }
+    try {
+      await this.client.completeMultipartUpload(name, key, uploadId, parts.map((p) => ({ part: p.part, etag: p.etag })));
+    } catch (err) {
+      throw this.#multipartError(err, bucket, key);
+    }
+    const info = await this.stat(bucket, key);
+    if (!info) throw new Error(`Object missing right after its multipart upload completed: ${bucket}/${key}`);
+    return info;
+  }
+
+  async abortMultipartUpload(bucket: BucketName, key: string, uploadId: string): Promise<void> {
+    assertSafeKey(key);
+    try {
+      await this.client.abortMultipartUpload(this.bucketName(bucket), key, uploadId);
+    } catch (err) {
+      if (!NO_SUCH_UPLOAD_CODES.has(errorCode(err) ?? '')) throw err;
+    }
+  }
+
+  #multipartError(err: unknown, bucket: BucketName, key: string): unknown {
+    const code = errorCode(err) ?? '';
+    if (NO_SUCH_UPLOAD_CODES.has(code)) return new MultipartUploadError('NO_SUCH_UPLOAD', bucket, key, 'no such multipart upload', { cause: err });
+    if (INVALID_PARTS_CODES.has(code)) {
+      return new MultipartUploadError('INVALID_PARTS', bucket, key, `the parts were refused (${code}: ${(err as Error).message})`, { cause: err });
+    }
+    return err;
   }
 
   async ping(): Promise<void> {

@@ -35,6 +35,15 @@ export interface PresignGetOptions {
   downloadFilename?: string;
 }
 
+export interface MultipartOptions {
+  contentType?: string;
+}
+
+export interface CompleteMultipartOptions {
+  /** The parts expected: exactly 1…partCount must have been uploaded. */
+  partCount?: number;
+}
+
 export interface StorageDriver {
   readonly kind: 's3' | 'fs';
   /** Creates every logical bucket; idempotent. */
@@ -54,6 +63,24 @@ export interface StorageDriver {
   list(bucket: BucketName, prefix: string): AsyncIterable<ObjectInfo>;
   presignGet(bucket: BucketName, key: string, expiresSeconds: number, opts?: PresignGetOptions): Promise<string>;
   presignPut(bucket: BucketName, key: string, expiresSeconds: number): Promise<string>;
+
+  // Multipart uploads (the client uploads the parts itself, through presigned part URLs).
+  // S3 rules apply to both drivers' callers: part numbers 1…10 000; every part but the last ≥ 5 MiB.
+
+  /** Starts a multipart upload of `key`; returns its upload id. The object appears only on complete. */
+  createMultipartUpload(bucket: BucketName, key: string, opts?: MultipartOptions): Promise<string>;
+  /** A URL to which a plain HTTP `PUT` of the part's bytes uploads part `partNumber` (and only that part of that upload). */
+  presignUploadPart(bucket: BucketName, key: string, uploadId: string, partNumber: number, expiresSeconds: number): Promise<string>;
+  /**
+   * Assembles the uploaded parts, in part-number order, into the object (the driver lists the
+   * parts itself). Throws MultipartUploadError: NO_SUCH_UPLOAD (unknown, completed or aborted
+   * upload), MISSING_PARTS (no part, a gap, or fewer than `opts.partCount`), INVALID_PARTS (the
+   * store refused them, e.g. a part but the last under 5 MiB). The upload survives MISSING_PARTS.
+   */
+  completeMultipartUpload(bucket: BucketName, key: string, uploadId: string, opts?: CompleteMultipartOptions): Promise<ObjectInfo>;
+  /** Discards the upload and its parts. Idempotent: an unknown, aborted or completed upload is no error. */
+  abortMultipartUpload(bucket: BucketName, key: string, uploadId: string): Promise<void>;
+
   /** Cheap health check; throws when storage is unreachable or its buckets are missing. */
   ping(): Promise<void>;
 }
@@ -68,6 +95,36 @@ export class ObjectNotFoundError extends Error {
     this.key = key;
   }
 }
+
+export type MultipartErrorCode = 'NO_SUCH_UPLOAD' | 'MISSING_PARTS' | 'INVALID_PARTS';
+
+export class MultipartUploadError extends Error {
+  readonly code: MultipartErrorCode;
+  readonly bucket: BucketName;
+  readonly key: string;
+  /** MISSING_PARTS: the part numbers not uploaded (within 1…partCount, or the gaps). */
+  readonly missingParts: number[];
+  constructor(code: MultipartErrorCode, bucket: BucketName, key: string, message: string, options: { missingParts?: number[]; cause?: unknown } = {}) {
+    super(`${bucket}/${key}: ${message}`, { cause: options.cause });
+    this.name = 'MultipartUploadError';
+    this.code = code;
+    this.bucket = bucket;
+    this.key = key;
+    this.missingParts = options.missingParts ?? [];
+  }
+}
+
+/** Part numbers 1…n missing from `uploaded` (n = partCount, else the highest uploaded). */
+export function missingPartNumbers(uploaded: readonly number[], partCount?: number): number[] {
+  const have = new Set(uploaded);
+  const last = partCount ?? Math.max(0, ...uploaded);
+  const missing: number[] = [];
+  for (let n = 1; n <= last; n++) if (!have.has(n)) missing.push(n);
+  if (last === 0) missing.push(1);
+  return missing;
+}
+
+export const MAX_PARTS = 10_000;
 
 export class InvalidKeyError extends Error {
   readonly key: string;

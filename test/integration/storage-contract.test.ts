@@ -27,6 +27,7 @@ import {
   type ObjectInfo,
   type StorageDriver,
 } from '../../lib/storage/index.ts';
+import { MultipartUploadError } from '../../lib/storage/types.ts';
 
 const SIGNING_SECRET = 'contract-test-signing-secret-0123456789';
 
@@ -188,6 +189,24 @@ function parseHeaders(dump: string): Map<string, string> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** S3's smallest part (every part but the last). */
+const MIN_PART = 5 * 1024 * 1024;
+
+/** A plain HTTP PUT of `body` to a presigned URL, as a browser or curl would. */
+async function putTo(url: string, body: Buffer): Promise<{ status: number; etag: string | null; text: string }> {
+  const res = await fetch(url, { method: 'PUT', body });
+  return { status: res.status, etag: res.headers.get('etag'), text: await res.text() };
+}
+
+function isMultipartError(code: string, check: (err: MultipartUploadError) => void = () => {}) {
+  return (err: unknown) => {
+    assert.ok(err instanceof MultipartUploadError, `expected MultipartUploadError ${code}, got ${String(err)}`);
+    assert.equal(err.code, code);
+    check(err);
+    return true;
+  };
+}
 
 // --- the contract --------------------------------------------------------------------------
 
@@ -437,6 +456,121 @@ for (const { kind, create } of harnesses) {
       const put = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', file, putUrl]);
       assert.equal(put.stdout, '403');
       assert.equal(await storage.stat('uploads', `${ns}/late.bin`), null);
+    });
+
+    describe('multipart uploads through presigned part URLs', () => {
+      const parts = [randomBytes(MIN_PART + 17), randomBytes(MIN_PART), randomBytes(123_457)];
+      const whole = Buffer.concat(parts);
+
+      it('parts PUT with plain fetch in any order complete into byte-identical content', async () => {
+        const key = `${ns}/multi/clip (1).mov`;
+        const uploadId = await storage.createMultipartUpload('uploads', key, { contentType: 'video/quicktime' });
+        assert.ok(uploadId.length > 0);
+        for (const n of [3, 1, 2]) {
+          const res = await putTo(await storage.presignUploadPart('uploads', key, uploadId, n, 300), parts[n - 1]!);
+          assert.equal(res.status, 200, res.text);
+          assert.ok(res.etag, 'a part PUT answers its ETag');
+        }
+        assert.equal(await storage.stat('uploads', key), null, 'no object before complete');
+        const info = await storage.completeMultipartUpload('uploads', key, uploadId, { partCount: 3 });
+        assert.equal(info.key, key);
+        assert.equal(info.size, whole.length);
+        const s = await storage.stat('uploads', key);
+        assert.equal(s?.size, whole.length);
+        assert.equal(s?.contentType, 'video/quicktime');
+        assert.equal(sha256(await readAll(await storage.get('uploads', key))), sha256(whole));
+        assert.deepEqual((await collect(storage.list('uploads', `${ns}/multi/`))).map((o) => o.key), [key]);
+        // The upload is finished: completing it again is NO_SUCH_UPLOAD, aborting it is no error.
+        await assert.rejects(storage.completeMultipartUpload('uploads', key, uploadId), isMultipartError('NO_SUCH_UPLOAD'));
+        await storage.abortMultipartUpload('uploads', key, uploadId);
+        assert.equal((await storage.stat('uploads', key))?.size, whole.length);
+      });
+
+      it('a missing part refuses complete with MISSING_PARTS and the upload survives it', async () => {
+        const key = `${ns}/multi/gappy.bin`;
+        const uploadId = await storage.createMultipartUpload('uploads', key);
+        await assert.rejects(storage.completeMultipartUpload('uploads', key, uploadId), isMultipartError('MISSING_PARTS', (e) => assert.deepEqual(e.missingParts, [1])));
+        for (const n of [1, 3]) {
+          assert.equal((await putTo(await storage.presignUploadPart('uploads', key, uploadId, n, 300), parts[n - 1]!)).status, 200);
+        }
+        await assert.rejects(storage.completeMultipartUpload('uploads', key, uploadId), isMultipartError('MISSING_PARTS', (e) => assert.deepEqual(e.missingParts, [2])));
+        assert.equal(await storage.stat('uploads', key), null);
+        assert.equal((await putTo(await storage.presignUploadPart('uploads', key, uploadId, 2, 300), parts[1]!)).status, 200);
+        await assert.rejects(
+          storage.completeMultipartUpload('uploads', key, uploadId, { partCount: 4 }),
+          isMultipartError('MISSING_PARTS', (e) => assert.deepEqual(e.missingParts, [4])),
+        );
+        const info = await storage.completeMultipartUpload('uploads', key, uploadId, { partCount: 3 });
+        assert.equal(info.size, whole.length);
+        assert.equal(sha256(await readAll(await storage.get('uploads', key))), sha256(whole));
+      });
+
+      it('a part re-uploaded replaces the earlier upload of that part', async () => {
+        const key = `${ns}/multi/redo.bin`;
+        const uploadId = await storage.createMultipartUpload('uploads', key);
+        const url1 = await storage.presignUploadPart('uploads', key, uploadId, 1, 300);
+        assert.equal((await putTo(url1, randomBytes(MIN_PART))).status, 200);
+        assert.equal((await putTo(url1, parts[0]!)).status, 200);
+        assert.equal((await putTo(await storage.presignUploadPart('uploads', key, uploadId, 2, 300), parts[2]!)).status, 200);
+        const info = await storage.completeMultipartUpload('uploads', key, uploadId);
+        assert.equal(info.size, parts[0]!.length + parts[2]!.length);
+        assert.equal(sha256(await readAll(await storage.get('uploads', key))), sha256(Buffer.concat([parts[0]!, parts[2]!])));
+      });
+
+      it('abort removes the upload and its parts, and is idempotent', async () => {
+        const key = `${ns}/multi/aborted.bin`;
+        const uploadId = await storage.createMultipartUpload('uploads', key);
+        assert.equal((await putTo(await storage.presignUploadPart('uploads', key, uploadId, 1, 300), parts[0]!)).status, 200);
+        await storage.abortMultipartUpload('uploads', key, uploadId);
+        assert.equal(await storage.stat('uploads', key), null);
+        await assert.rejects(storage.completeMultipartUpload('uploads', key, uploadId), isMultipartError('NO_SUCH_UPLOAD'));
+        // A part URL of the aborted upload stores nothing.
+        const late = await putTo(await storage.presignUploadPart('uploads', key, uploadId, 2, 300), parts[2]!);
+        assert.equal(late.status, 404, late.text);
+        await storage.abortMultipartUpload('uploads', key, uploadId);
+        assert.deepEqual(await collect(storage.list('uploads', `${ns}/multi/aborted`)), []);
+      });
+
+      it('a part URL is good for its own upload and part only', async () => {
+        const key = `${ns}/multi/guarded.bin`;
+        const uploadId = await storage.createMultipartUpload('uploads', key);
+        const other = await storage.createMultipartUpload('uploads', key);
+        const url = await storage.presignUploadPart('uploads', key, uploadId, 1, 300);
+        const otherPart = new URL(url);
+        otherPart.searchParams.set('partNumber', '2');
+        const otherUpload = new URL(url);
+        otherUpload.searchParams.set('uploadId', other);
+        const asPlainPut = new URL(url);
+        asPlainPut.searchParams.delete('partNumber');
+        asPlainPut.searchParams.delete('uploadId');
+        for (const tampered of [otherPart, otherUpload, asPlainPut]) {
+          const res = await putTo(tampered.toString(), parts[2]!);
+          assert.equal(res.status, 403, `${tampered.search}: ${res.text}`);
+        }
+        assert.equal(await storage.stat('uploads', key), null);
+        await assert.rejects(storage.completeMultipartUpload('uploads', key, other), isMultipartError('MISSING_PARTS'));
+        assert.equal((await putTo(url, parts[2]!)).status, 200);
+        assert.equal((await storage.completeMultipartUpload('uploads', key, uploadId)).size, parts[2]!.length);
+        await storage.abortMultipartUpload('uploads', key, other);
+      });
+
+      it('an upload id is bound to its key', async () => {
+        const key = `${ns}/multi/bound.bin`;
+        const uploadId = await storage.createMultipartUpload('uploads', key);
+        assert.equal((await putTo(await storage.presignUploadPart('uploads', key, uploadId, 1, 300), parts[2]!)).status, 200);
+        await assert.rejects(storage.completeMultipartUpload('uploads', `${ns}/multi/elsewhere.bin`, uploadId), isMultipartError('NO_SUCH_UPLOAD'));
+        await storage.abortMultipartUpload('uploads', key, uploadId);
+      });
+
+      it('rejects unsafe keys and part numbers outside 1…10000', async () => {
+        await assert.rejects(storage.createMultipartUpload('uploads', '../escape'), InvalidKeyError);
+        const key = `${ns}/multi/numbers.bin`;
+        const uploadId = await storage.createMultipartUpload('uploads', key);
+        for (const n of [0, -1, 10_001, 1.5]) {
+          await assert.rejects(storage.presignUploadPart('uploads', key, uploadId, n, 60), RangeError, String(n));
+        }
+        await storage.abortMultipartUpload('uploads', key, uploadId);
+      });
     });
 
     it('the presigned-URL server raised no errors', () => {

@@ -143,6 +143,45 @@ describe('fs storage driver', { timeout: 30_000 }, () => {
     await rm(join(dir, '.fresh.tmp'));
   });
 
+  it('keeps multipart uploads in a hidden per-upload directory, removed on complete', async () => {
+    const uploadId = await storage.createMultipartUpload('uploads', 'mp/a.bin', { contentType: 'video/mp4' });
+    assert.match(uploadId, /^[0-9a-f]{32}$/);
+    const dir = join(storage.bucketDir('uploads'), '.moviola-multipart', uploadId);
+    await storage.uploadPart('uploads', 'mp/a.bin', uploadId, 2, Buffer.from('world'));
+    const first = await storage.uploadPart('uploads', 'mp/a.bin', uploadId, 1, Readable.from([Buffer.from('hello '), Buffer.from('there ')]));
+    assert.equal(first.size, 12);
+    assert.deepEqual((await readdir(dir)).sort(), ['part-00001', 'part-00002', 'upload.json']);
+    assert.deepEqual(await collect(storage.list('uploads', '')), (await collect(storage.list('uploads', ''))).filter((k) => !k.includes('.moviola-')));
+    const info = await storage.completeMultipartUpload('uploads', 'mp/a.bin', uploadId);
+    assert.equal(info.size, 17);
+    assert.equal(info.contentType, 'video/mp4');
+    assert.equal(await readFile(join(storage.bucketDir('uploads'), 'mp', 'a.bin'), 'utf8'), 'hello there world');
+    await assert.rejects(stat(dir), { code: 'ENOENT' });
+    await assert.rejects(storage.uploadPart('uploads', 'mp/a.bin', uploadId, 3, Buffer.from('late')), { name: 'MultipartUploadError', code: 'NO_SUCH_UPLOAD' });
+  });
+
+  it('refuses parts for a malformed upload id or another key, and aborting those is a no-op', async () => {
+    const uploadId = await storage.createMultipartUpload('uploads', 'mp/b.bin');
+    for (const [key, id] of [['mp/other.bin', uploadId], ['mp/b.bin', '../../x'], ['mp/b.bin', 'f'.repeat(32)]] as const) {
+      await assert.rejects(storage.uploadPart('uploads', key, id, 1, Buffer.from('x')), { code: 'NO_SUCH_UPLOAD' }, `${key} ${id}`);
+      await storage.abortMultipartUpload('uploads', key, id);
+    }
+    await storage.uploadPart('uploads', 'mp/b.bin', uploadId, 1, Buffer.from('x'));
+    await storage.abortMultipartUpload('uploads', 'mp/b.bin', uploadId);
+    assert.deepEqual(await readdir(join(storage.bucketDir('uploads'), '.moviola-multipart')), []);
+  });
+
+  it('sweeps multipart uploads untouched for longer than any presigned URL lives', async () => {
+    const stale = await storage.createMultipartUpload('uploads', 'mp/stale.bin');
+    const fresh = await storage.createMultipartUpload('uploads', 'mp/fresh.bin');
+    const dir = join(storage.bucketDir('uploads'), '.moviola-multipart');
+    const longAgo = new Date(Date.now() - 9 * 24 * 3600 * 1000);
+    await utimes(join(dir, stale), longAgo, longAgo);
+    await storage.ensureBuckets();
+    assert.deepEqual(await readdir(dir), [fresh]);
+    await storage.abortMultipartUpload('uploads', 'mp/fresh.bin', fresh);
+  });
+
   it('ping fails when a bucket directory is gone', async () => {
     await storage.ping();
     await rm(storage.bucketDir('exports'), { recursive: true });

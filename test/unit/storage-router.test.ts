@@ -199,6 +199,51 @@ describe('storage router (fs presigned URLs)', () => {
     assert.equal((await storage.stat('uploads', 'up/exact.bin'))?.size, MAX);
   });
 
+  it('stores a part through a signed part URL, and only the part it was signed for', async () => {
+    const uploadId = await storage.createMultipartUpload('uploads', 'up/multi.bin');
+    const partUrl = await storage.presignUploadPart('uploads', 'up/multi.bin', uploadId, 1, 60);
+    const ok = await fetch(partUrl, { method: 'PUT', body: 'part one' });
+    assert.equal(ok.status, 200);
+    assert.match(ok.headers.get('etag') ?? '', /^"[0-9a-f]{32}"$/);
+    const body = (await ok.json()) as { part_number: number; upload_id: string; size: number };
+    assert.deepEqual([body.part_number, body.upload_id, body.size], [1, uploadId, 8]);
+
+    const halfNamed = new URL(partUrl);
+    halfNamed.searchParams.delete('partNumber');
+    const badNumber = new URL(partUrl);
+    badNumber.searchParams.set('partNumber', '0');
+    const otherKey = new URL(partUrl);
+    otherKey.pathname = otherKey.pathname.replace('multi.bin', 'multi2.bin');
+    for (const u of [halfNamed, badNumber, otherKey]) {
+      const res = await fetch(u, { method: 'PUT', body: 'x' });
+      assert.equal(res.status, 403, u.search);
+      assert.equal(await errorCode(res), 'SIGNATURE_INVALID');
+    }
+    // A part URL never reads an object.
+    const asGet = await fetch(partUrl);
+    assert.equal(asGet.status, 403);
+    await asGet.arrayBuffer();
+    // A GET URL with a part named is refused too.
+    const getWithPart = new URL(url('GET', 'clips/a b.txt'));
+    getWithPart.searchParams.set('uploadId', uploadId);
+    getWithPart.searchParams.set('partNumber', '1');
+    assert.equal((await fetch(getWithPart)).status, 403);
+
+    const info = await storage.completeMultipartUpload('uploads', 'up/multi.bin', uploadId);
+    assert.equal(info.size, 8);
+    const late = await fetch(partUrl, { method: 'PUT', body: 'again' });
+    assert.equal(late.status, 404);
+    assert.equal(await errorCode(late), 'NO_SUCH_UPLOAD');
+  });
+
+  it('refuses a part over the upload limit with 413 and stores no part', async () => {
+    const uploadId = await storage.createMultipartUpload('uploads', 'up/big-part.bin');
+    const res = await fetch(await storage.presignUploadPart('uploads', 'up/big-part.bin', uploadId, 1, 60), { method: 'PUT', body: Buffer.alloc(MAX + 1) });
+    assert.equal(res.status, 413);
+    assert.deepEqual(await readdir(join(storage.bucketDir('uploads'), '.moviola-multipart', uploadId)), ['upload.json']);
+    await storage.abortMultipartUpload('uploads', 'up/big-part.bin', uploadId);
+  });
+
   it('raised no unexpected server errors', () => {
     assert.deepEqual(serverErrors.map((e) => e.stack), []);
   });

@@ -54,6 +54,24 @@ describe('S3 storage driver (offline)', () => {
     assert.equal(put.searchParams.has('response-content-disposition'), false);
   });
 
+  it('presigns part URLs offline for the public endpoint, with the upload id and part number signed in', async () => {
+    const port = await closedPort();
+    const storage = createStorage(config(`http://127.0.0.1:${port}`, 'https://media.example.com'));
+    const url = new URL(await storage.presignUploadPart('originals', 'acme/2024/01/a1/original/clip.mp4', 'upl~id.1', 3, 900));
+    assert.equal(url.origin, 'https://media.example.com');
+    assert.equal(url.pathname, '/unit-originals/acme/2024/01/a1/original/clip.mp4');
+    assert.equal(url.searchParams.get('partNumber'), '3');
+    assert.equal(url.searchParams.get('uploadId'), 'upl~id.1');
+    assert.equal(url.searchParams.get('X-Amz-Expires'), '900');
+    assert.match(url.searchParams.get('X-Amz-Signature') ?? '', /^[0-9a-f]{64}$/);
+    const other = new URL(await storage.presignUploadPart('originals', 'acme/2024/01/a1/original/clip.mp4', 'upl~id.1', 4, 900));
+    assert.notEqual(other.searchParams.get('X-Amz-Signature'), url.searchParams.get('X-Amz-Signature'));
+    for (const n of [0, 10_001, 2.5]) {
+      await assert.rejects(storage.presignUploadPart('originals', 'k', 'u', n, 60), RangeError);
+    }
+    await assert.rejects(storage.presignUploadPart('originals', 'k', 'u', 1, 7 * 24 * 3600 + 1), RangeError);
+  });
+
   it('signs for the internal endpoint when no public one is set', async () => {
     const storage = createStorage(config('http://10.1.2.3:8333'));
     const url = new URL(await storage.presignGet('uploads', 'k', 60));

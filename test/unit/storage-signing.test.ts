@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { computeSignature, encodeKeyPath, signedUrl, verifySignature } from '../../lib/storage/signing.ts';
+import { computeSignature, encodeKeyPath, parsePartTarget, signedUrl, verifySignature } from '../../lib/storage/signing.ts';
 
 const SECRET = 'unit-test-signing-secret-0123456789abcdef';
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -94,5 +94,42 @@ describe('storage URL signing', () => {
 
   it('encodes each key segment but keeps the separators', () => {
     assert.equal(encodeKeyPath('a b/c&d/é'), 'a%20b/c%26d/%C3%A9');
+  });
+
+  it('signs a part URL over its upload id and part number, apart from plain PUTs', () => {
+    const part = { uploadId: 'abc123', partNumber: 7 };
+    const expected = createHmac('sha256', SECRET).update('PUT-PART\nuploads\na/b.bin\n1700000000\nabc123\n7').digest('hex');
+    assert.equal(computeSignature(SECRET, { method: 'PUT', bucket: 'uploads', key: 'a/b.bin', expires: 1_700_000_000, disposition: '', part }), expected);
+
+    const url = new URL(signedUrl('http://h', SECRET, { method: 'PUT', bucket: 'uploads', key: 'a/b.bin', disposition: '', part, expiresSeconds: 60, now: NOW }));
+    assert.equal(url.searchParams.get('uploadId'), 'abc123');
+    assert.equal(url.searchParams.get('partNumber'), '7');
+    const expires = url.searchParams.get('expires') ?? undefined;
+    const signature = url.searchParams.get('signature') ?? undefined;
+    const verify = (over: Partial<Parameters<typeof verifySignature>[1]>) =>
+      verifySignature(SECRET, { method: 'PUT', bucket: 'uploads', key: 'a/b.bin', disposition: '', part, expires, signature, now: NOW, ...over });
+    assert.equal(verify({}), 'ok');
+    assert.equal(verify({ part: { uploadId: 'abc123', partNumber: 8 } }), 'invalid');
+    assert.equal(verify({ part: { uploadId: 'abc124', partNumber: 7 } }), 'invalid');
+    assert.equal(verify({ part: undefined }), 'invalid');
+    assert.equal(verify({ key: 'a/c.bin' }), 'invalid');
+    // A plain PUT URL is no part URL.
+    const plain = new URL(signedUrl('http://h', SECRET, { method: 'PUT', bucket: 'uploads', key: 'a/b.bin', disposition: '', expiresSeconds: 60, now: NOW }));
+    assert.equal(verify({ expires: plain.searchParams.get('expires') ?? undefined, signature: plain.searchParams.get('signature') ?? undefined }), 'invalid');
+  });
+
+  it('part URLs are PUT URLs without a disposition', () => {
+    const part = { uploadId: 'u', partNumber: 1 };
+    assert.throws(() => signedUrl('http://h', SECRET, { method: 'GET', bucket: 'uploads', key: 'a', disposition: '', part, expiresSeconds: 60 }), TypeError);
+    assert.throws(() => signedUrl('http://h', SECRET, { method: 'PUT', bucket: 'uploads', key: 'a', disposition: 'attachment', part, expiresSeconds: 60 }), TypeError);
+  });
+
+  it('parses the part a query names, refusing half or malformed ones', () => {
+    assert.equal(parsePartTarget(undefined, undefined), null);
+    assert.deepEqual(parsePartTarget('0123abcd', '1'), { uploadId: '0123abcd', partNumber: 1 });
+    assert.deepEqual(parsePartTarget('x', '10000'), { uploadId: 'x', partNumber: 10_000 });
+    for (const [id, n] of [['x', undefined], [undefined, '1'], ['x', '0'], ['x', '10001'], ['x', '01'], ['x', '-1'], ['x', '1.5'], ['', '1'], ['a/b', '1'], ['a b', '1']] as const) {
+      assert.equal(parsePartTarget(id, n), 'invalid', `${id} ${n}`);
+    }
   });
 });
