@@ -8,12 +8,21 @@ import type { Logger } from '../lib/logger.ts';
 import type { Mailer } from '../lib/notify/mailer.ts';
 import type { StorageDriver } from '../lib/storage/index.ts';
 import { createAssetPartitionActivities } from './db/asset-partitions.ts';
+import { createAssetUploadActivities } from './db/asset-uploads.ts';
+import { createAssetDbActivities } from './db/assets.ts';
 import { createFramesDbActivities } from './db/frames-jobs.ts';
 import { createProbeDbActivities } from './db/probe-jobs.ts';
+import type { AssetMediaDeps } from './media/asset-workspace.ts';
+import { createEncodeVideoRenditionActivities } from './media/encode-video-renditions.ts';
 import { createExtractVideoFramesActivities } from './media/extract-video-frames.ts';
+import { createAudioRenditionActivities } from './media/render-audio-renditions.ts';
+import { createImageThumbnailActivities } from './media/render-image-thumbnails.ts';
+import { createVideoPreviewActivities } from './media/render-video-previews.ts';
+import { createValidateAssetActivities } from './media/validate-asset-original.ts';
 import { createProbeMediaActivities } from './media/probe-uploaded-media.ts';
 import { createNotifyActivities } from './notify/send-email.ts';
 import { createStorageActivities } from './storage/delete-objects.ts';
+import { createPurgeDeletedAssetActivities } from './storage/purge-deleted-assets.ts';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -22,11 +31,21 @@ export interface ActivityDeps {
   logger: Logger;
   media: Config['media'];
   frames: Pick<Config['frames'], 'timeoutMinutes'>;
+  assets: Pick<Config['assets'], 'ingestTimeoutMinutes'>;
   /** Where heavy activities make their per-job temp dirs (default: the OS temp dir). */
   workDir?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const assetMedia: AssetMediaDeps = {
+    orm: deps.orm,
+    storage: deps.storage,
+    ffmpegPath: deps.media.ffmpegPath,
+    ffprobePath: deps.media.ffprobePath,
+    probeTimeoutMs: deps.media.probeTimeoutMs,
+    renderTimeoutMs: deps.assets.ingestTimeoutMinutes * 60_000,
+    workDir: deps.workDir,
+  };
   return {
     ...createProbeDbActivities({ orm: deps.orm }),
     ...createFramesDbActivities({ orm: deps.orm }),
@@ -39,7 +58,15 @@ export function createActivities(deps: ActivityDeps) {
       timeoutMs: deps.frames.timeoutMinutes * 60_000,
       workDir: deps.workDir,
     }),
+    ...createAssetDbActivities({ orm: deps.orm }),
+    ...createAssetUploadActivities({ orm: deps.orm, storage: deps.storage }),
+    ...createValidateAssetActivities(assetMedia),
+    ...createVideoPreviewActivities(assetMedia),
+    ...createEncodeVideoRenditionActivities(assetMedia),
+    ...createAudioRenditionActivities(assetMedia),
+    ...createImageThumbnailActivities(assetMedia),
     ...createStorageActivities({ storage: deps.storage }),
+    ...createPurgeDeletedAssetActivities({ orm: deps.orm, storage: deps.storage }),
     ...createNotifyActivities({ mailer: deps.mailer, logger: deps.logger }),
   };
 }

@@ -18,6 +18,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { ApiRegistry, openApiDocument } from './openapi/registry.ts';
 import { createApiLimiters, type ApiLimiters } from './rate-limits.ts';
+import { createAssetHlsRouter } from './routes/asset-hls.ts';
 import { createAssetKeywordsRouter } from './routes/asset-keywords.ts';
 import { createAssetMarkersRouter } from './routes/asset-markers.ts';
 import { createAssetUploadsRouter } from './routes/asset-uploads.ts';
@@ -95,6 +96,7 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createJobsRouter(deps, registry, limiters?.downloads ?? null),
     createAssetUploadsRouter(deps, registry, limiters?.uploads ?? null),
     createAssetsRouter(deps, registry, limiters),
+    createAssetHlsRouter(deps, registry),
     createAssetKeywordsRouter(deps, registry),
     createAssetMarkersRouter(deps, registry),
   ];

@@ -12,7 +12,7 @@ import { openOrm } from '../lib/db/orm.ts';
 import { createLogger } from '../lib/logger.ts';
 import { createMailer } from '../lib/notify/mailer.ts';
 import { createStorage } from '../lib/storage/index.ts';
-import { assetPartitionsSchedule, ensureSchedule } from '../lib/temporal/schedules.ts';
+import { assetCleanupSchedule, assetPartitionsSchedule, ensureSchedule } from '../lib/temporal/schedules.ts';
 import { createWorker } from './factory.ts';
 import { temporalLoggerFrom } from './logger-adapter.ts';
 
@@ -45,7 +45,7 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue,
-      activities: createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames }),
+      activities: createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets }),
       withWorkflows: spec.withWorkflows,
       workflowBundlePath: config.temporal.workflowBundlePath,
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivityTaskExecutions,
@@ -57,8 +57,10 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
       // The main worker owns the schedules of the workflows it runs.
       const clientConnection = await Connection.connect({ address: config.temporal.address });
       const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-      const outcome = await ensureSchedule(client, assetPartitionsSchedule(taskQueue), true);
-      logger.info({ schedule: 'asset-partitions', outcome }, 'schedule ready');
+      for (const schedule of [assetPartitionsSchedule(taskQueue), assetCleanupSchedule(taskQueue)]) {
+        const outcome = await ensureSchedule(client, schedule, true);
+        logger.info({ schedule: schedule.scheduleId, outcome }, 'schedule ready');
+      }
       await clientConnection.close();
     }
     await worker.run();

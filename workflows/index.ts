@@ -3,3 +3,5 @@ export { extractFrames } from './extract-frames.ts';
 export { inspectVideo } from './inspect-video.ts';
 export { maintainAssetPartitions } from './maintain-asset-partitions.ts';
 export { probeMedia } from './probe-media.ts';
+export { ingestAsset } from './ingest-asset.ts';
+export { cleanUpAssets } from './clean-up-assets.ts';

@@ -2,7 +2,6 @@
  * /api/v1/jobs/{id} — a frames job's live status, server-sent events until it ends, the signed
  * download of its ZIP, and retry of a FAILED job (a new run of `frames-<id>`).
  */
-import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
@@ -16,12 +15,10 @@ import { jobStatusView, JobStatusSchema, jobView, JobViewSchema } from '../frame
 import { startFramesWorkflow } from '../frames/start-frames-job.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { enforceLimit, type Limiter } from '../rate-limits.ts';
+import { streamSnapshots } from '../sse.ts';
 import { findOwnJob } from './videos.ts';
 
 export const DOWNLOAD_URL_TTL_SECONDS = 900;
-const SSE_POLL_MS = 500;
-const SSE_KEEPALIVE_MS = 15_000;
-const SSE_MAX_MS = 60 * 60_000;
 const IdParams = z.object({ id: z.string().max(64) });
 const RETRY_WAIT_FOR_CLOSE_MS = 10_000;
 
@@ -54,53 +51,9 @@ export function createJobsRouter(deps: ApiDeps, registry: ApiRegistry, downloads
     responses: { 200: { description: 'text/event-stream of `event: status` with the status JSON', contentType: 'text/event-stream', schema: z.string() } },
   }, async (ctx, { params }) => {
     const user = currentUser(ctx);
+    const snapshot = (job: IJob) => ({ data: jobStatusView(job), id: String(job.updatedAt.getTime()), final: TERMINAL_JOB_STATUSES.includes(job.status) });
     const first = await findOwnJob(orm.em.fork(), user, params.id);
-    const stream = new PassThrough();
-    ctx.req.socket.setTimeout(0);
-    ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    ctx.status = 200;
-    ctx.body = stream;
-
-    let last = '';
-    let closed = false;
-    const started = Date.now();
-    let lastWrite = Date.now();
-    const send = (job: IJob) => {
-      const data = JSON.stringify(jobStatusView(job));
-      if (data === last) return;
-      last = data;
-      lastWrite = Date.now();
-      stream.write(`event: status\nid: ${job.updatedAt.getTime()}\ndata: ${data}\n\n`);
-    };
-    const finish = () => {
-      if (closed) return;
-      closed = true;
-      stream.end();
-    };
-    ctx.req.on('close', finish);
-    send(first);
-    if (TERMINAL_JOB_STATUSES.includes(first.status)) return finish();
-
-    void (async () => {
-      while (!closed) {
-        await new Promise((r) => setTimeout(r, SSE_POLL_MS));
-        if (closed) break;
-        try {
-          const job = await findOwnJob(orm.em.fork(), user, params.id);
-          send(job);
-          if (TERMINAL_JOB_STATUSES.includes(job.status)) break;
-        } catch (err) {
-          ctx.state.log.warn({ err }, 'job events: read failed; the client may reconnect');
-          break;
-        }
-        if (Date.now() - lastWrite > SSE_KEEPALIVE_MS) {
-          stream.write(': keep-alive\n\n');
-          lastWrite = Date.now();
-        }
-        if (Date.now() - started > SSE_MAX_MS) break; // the client reconnects (EventSource does)
-      }
-      finish();
-    })();
+    streamSnapshots(ctx, 'status', snapshot(first), async () => snapshot(await findOwnJob(orm.em.fork(), user, params.id)));
   });
 
   registry.addRoute(router, {

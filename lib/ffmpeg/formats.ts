@@ -19,6 +19,9 @@ export const VIDEO_DEMUXERS = ['mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'matros
 /** File extensions the frames service accepts (checked before upload, then the content is probed). */
 export const VIDEO_EXTENSIONS = ['.mp4', '.avi', '.mov', '.mkv', '.wmv', '.flv', '.webm'] as const;
 
+/** Single-image demuxers (never `image2`, which expands patterns into other file names). */
+export const IMAGE_DEMUXERS = ['png_pipe', 'jpeg_pipe', 'webp_pipe', 'gif', 'bmp_pipe', 'tiff_pipe'] as const;
+
 export const FORBIDDEN_DEMUXERS = ['hls', 'dash', 'concat', 'ffconcat', 'image2', 'tty', 'lavfi'] as const;
 
 /**

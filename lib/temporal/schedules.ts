@@ -22,6 +22,24 @@ export function assetPartitionsSchedule(taskQueue: string, scheduleId = ASSET_PA
   };
 }
 
+export const ASSET_CLEANUP_SCHEDULE_ID = 'asset-cleanup';
+
+export function assetCleanupSchedule(taskQueue: string, scheduleId = ASSET_CLEANUP_SCHEDULE_ID): ScheduleOptions {
+  return {
+    scheduleId,
+    spec: { intervals: [{ every: '1 hour', offset: '7 minutes' }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'cleanUpAssets',
+      workflowId: `${scheduleId}-run`,
+      taskQueue,
+      workflowExecutionTimeout: '1 hour',
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    state: { note: 'Purges deleted assets after their retention and aborts expired direct uploads', triggerImmediately: true },
+  };
+}
+
 /**
  * Creates the schedule, or updates its spec and action when it already exists. A new schedule runs
  * at once (triggerImmediately); with `runNowIfExisting` an existing one is triggered too, so the
