@@ -363,4 +363,12 @@ describe('direct asset uploads on the real stack', { timeout: 300_000 }, () => {
     assert.equal((await call(base, 'POST', '/api/v1/assets/uploads', { body: { filename: 'a.mp4', size_bytes: 10 } })).status, 401);
     assert.equal(await stack.orm.em.fork().count(AssetUpload, { tenantId: alice.tenantId }), before + 1);
   });
+
+  it('the routes are in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    assert.ok(doc.paths['/api/v1/assets/uploads']?.post?.responses['201']);
+    assert.ok(doc.paths['/api/v1/assets/uploads/{id}']?.get?.responses['200']);
+    assert.ok(doc.paths['/api/v1/assets/uploads/{id}']?.delete?.responses['204']);
+    assert.ok(doc.paths['/api/v1/assets/uploads/{id}/complete']?.post?.responses['202']);
+  });
 });
