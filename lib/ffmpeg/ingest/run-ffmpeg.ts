@@ -182,6 +182,9 @@ export function renderFailure(exit: Pick<StreamingExit, 'exitCode' | 'signal' | 
     if (exit.signal) return new RenderError('PROCESSING_ERROR', `ffmpeg was killed by ${exit.signal}`, { stderrTail: tail });
     const output = tail.split('\n').find((line) => OUTPUT_FAILURE_PATTERNS.some((p) => p.test(line)));
     if (output) return new RenderError('PROCESSING_ERROR', `ffmpeg could not write its output (${output.slice(0, 200)})`, { stderrTail: tail });
+    // A stream the caller expected (from the probe) is not there: a verdict on the file.
+    const missing = tail.split('\n').find((line) => /matches no streams/.test(line));
+    if (missing) return new RenderError('INVALID_MEDIA', `The file lacks a stream to render (${missing.slice(0, 200)})`, { stderrTail: tail });
     const verdict = classifyFfmpegFailure(exit.stderrTail)!;
     if (verdict.code === 'PROCESSING_ERROR') return new RenderError('PROCESSING_ERROR', verdict.message, { stderrTail: tail });
     return new RenderError('INVALID_MEDIA', verdict.message, { stderrTail: tail });
