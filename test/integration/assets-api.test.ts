@@ -100,6 +100,17 @@ describe('asset API: bad input, tenancy, listing, delete and purge', { timeout: 
     assert.equal(await stack.orm.em.fork().count(Asset, { tenantId: alice.tenantId }), 0, 'no asset row');
   });
 
+  it('stores an upload under a generated key whatever its name; the name is kept only sanitized', async () => {
+    const res = await upload(await readFile(await makeTestClip(dir, 'named.mp4', { seconds: 1 })), `../../${'x'.repeat(300)}/..\\évil\u202e 😀.mp4`, { allow_duplicate: 'true' });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const name = String(res.body.original_filename);
+    assert.ok(!name.includes('/') && !name.includes('\\') && !name.includes('\u202e'), name);
+    assert.ok(name.endsWith('.mp4') && name.length <= 200, name);
+    const row = await stack.orm.em.fork().findOneOrFail(Asset, { id: String(res.body.id) });
+    assert.match(row.originalKey!, new RegExp(`^${alice.tenantId}/\\d{4}/\\d{2}/${row.id}/original/original\\.mp4$`));
+    await settled(row.id);
+  });
+
   it('a truncated MP4 that probes but cannot decode fails INVALID_MEDIA after one attempt', async () => {
     const res = await upload(await readFile(await makeUndecodableMp4(dir)), 'broken.mp4');
     assert.equal(res.status, 202, JSON.stringify(res.body));
