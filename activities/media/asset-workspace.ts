@@ -12,6 +12,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { IngestStep } from '../../lib/assets/catalogue.ts';
 import type { Orm } from '../../lib/db/orm.ts';
 import { RenderError, type FfmpegRunOptions, type SourceMedia } from '../../lib/ffmpeg/ingest/run-ffmpeg.ts';
+import { InvalidMediaError } from '../../lib/ffmpeg/probe.ts';
 import { assetKey, ObjectNotFoundError, type BucketName, type StorageDriver } from '../../lib/storage/index.ts';
 import type { AssetSourceInfo } from '../db/assets.ts';
 
@@ -53,17 +54,7 @@ export async function withAssetWorkspace<T>(
   work: (ws: Workspace) => Promise<T>,
 ): Promise<T> {
   const ctx = Context.current();
-  const dir = join(deps.workDir ?? tmpdir(), 'moviola-ingest', input.assetId, steps.join('+'));
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  try {
-    const path = join(dir, 'original');
-    try {
-      await deps.storage.getToFile('originals', input.originalKey, path);
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) throw ApplicationFailure.nonRetryable('The original is missing from storage', 'ORIGINAL_MISSING');
-      throw err;
-    }
+  return withDownloadedOriginal(deps, input, steps.join('+'), async (path, dir) => {
     ctx.heartbeat({ percent: 0 });
     let lastWrite = 0;
     const connection = deps.orm.em.getConnection();
@@ -91,7 +82,33 @@ export async function withAssetWorkspace<T>(
         return { key, sizeBytes: size };
       },
     };
-    return await work(ws);
+    return work(ws);
+  });
+}
+
+/**
+ * Runs `work` with the original downloaded into `<workDir>/moviola-ingest/<assetId>/<label>/original`.
+ * The directory is cleared first (what a killed attempt left) and always removed after; ffmpeg
+ * verdicts become non-retryable failures.
+ */
+export async function withDownloadedOriginal<T>(
+  deps: Pick<AssetMediaDeps, 'storage' | 'workDir'>,
+  input: { assetId: string; originalKey: string },
+  label: string,
+  work: (path: string, dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = join(deps.workDir ?? tmpdir(), 'moviola-ingest', input.assetId, label);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  try {
+    const path = join(dir, 'original');
+    try {
+      await deps.storage.getToFile('originals', input.originalKey, path);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) throw ApplicationFailure.nonRetryable('The original is missing from storage', 'ORIGINAL_MISSING');
+      throw err;
+    }
+    return await work(path, dir);
   } catch (err) {
     throw asTemporalFailure(err);
   } finally {
@@ -99,8 +116,9 @@ export async function withAssetWorkspace<T>(
   }
 }
 
-/** RenderError INVALID_MEDIA is a verdict on the file: never retried. Anything else is retried. */
+/** Verdicts on the file (ffmpeg's INVALID_MEDIA, ffprobe's refusal or timeout) are never retried; anything else is. */
 export function asTemporalFailure(err: unknown): unknown {
   if (err instanceof RenderError && !err.retryable) return ApplicationFailure.nonRetryable(err.message, err.code);
+  if (err instanceof InvalidMediaError) return ApplicationFailure.nonRetryable(err.message, 'INVALID_MEDIA');
   return err;
 }

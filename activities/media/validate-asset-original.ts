@@ -7,18 +7,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AssetType } from '../../lib/assets/catalogue.ts';
 import { SNIFF_BYTES, sniffAsset } from '../../lib/assets/sniff.ts';
 import { IMAGE_DEMUXERS, MEDIA_DEMUXERS } from '../../lib/ffmpeg/formats.ts';
 import type { MediaMetadata } from '../../lib/ffmpeg/metadata.ts';
-import { InvalidMediaError, probeMedia } from '../../lib/ffmpeg/probe.ts';
-import { ObjectNotFoundError } from '../../lib/storage/index.ts';
+import { probeMedia } from '../../lib/ffmpeg/probe.ts';
 import type { AssetSourceInfo } from '../db/assets.ts';
-import type { AssetMediaDeps } from './asset-workspace.ts';
+import { withDownloadedOriginal, type AssetMediaDeps } from './asset-workspace.ts';
 
 export interface ValidateAssetInput {
   assetId: string;
@@ -67,17 +64,7 @@ export function createValidateAssetActivities(deps: AssetMediaDeps) {
   return {
     async validateAssetOriginal(input: ValidateAssetInput): Promise<ValidatedAsset> {
       const ctx = Context.current();
-      const dir = join(deps.workDir ?? tmpdir(), 'moviola-ingest', input.assetId, 'validate');
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-      try {
-        const path = join(dir, 'original');
-        try {
-          await deps.storage.getToFile('originals', input.originalKey, path);
-        } catch (err) {
-          if (err instanceof ObjectNotFoundError) throw refuse('ORIGINAL_MISSING', 'The original is missing from storage');
-          throw err;
-        }
+      return withDownloadedOriginal(deps, input, 'validate', async (path) => {
         ctx.heartbeat({ stage: 'downloaded' });
         const stored = await sha256Of(path);
         if (stored.size !== input.sizeBytes || stored.sha256 !== input.sha256) {
@@ -128,12 +115,7 @@ export function createValidateAssetActivities(deps: AssetMediaDeps) {
           videoCodec: video?.codec ?? null,
           audioCodec: audio?.codec ?? null,
         };
-      } catch (err) {
-        if (err instanceof InvalidMediaError) throw refuse(err.code === 'PROBE_TIMEOUT' ? 'INVALID_MEDIA' : err.code, err.message);
-        throw err;
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     },
   };
 }
