@@ -8,7 +8,7 @@
  * `globalArgs()` and open every input through `inputArgs()`. `runFfmpeg` adds the progress flags.
  */
 import { classifyFfmpegFailure, percentDone } from '../extract-frames.ts';
-import { FORBIDDEN_DEMUXERS, MEDIA_DEMUXERS } from '../formats.ts';
+import { FORBIDDEN_DEMUXERS, IMAGE_DEMUXERS, MEDIA_DEMUXERS } from '../formats.ts';
 import { ToolNotFoundError } from '../run-tool.ts';
 import { spawnStreaming, type StreamingExit } from '../spawn-streaming.ts';
 
@@ -58,8 +58,7 @@ export class RenderError extends Error {
   }
 }
 
-/** Image demuxers (forced with `-f` like the others). `image2` (file patterns) is never accepted. */
-export const IMAGE_DEMUXERS = ['png_pipe', 'jpeg_pipe', 'webp_pipe', 'gif', 'bmp_pipe', 'tiff_pipe'] as const;
+export { IMAGE_DEMUXERS };
 
 /** Every demuxer a renderer accepts: the media containers of formats.ts plus the image demuxers. */
 export const RENDER_DEMUXERS: readonly string[] = [...MEDIA_DEMUXERS, ...IMAGE_DEMUXERS];
