@@ -5,9 +5,9 @@
  * under the asset's deterministic keys, and the mapping of ffmpeg failures onto Temporal failures.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { IngestStep } from '../../lib/assets/catalogue.ts';
 import type { Orm } from '../../lib/db/orm.ts';
@@ -113,6 +113,8 @@ export async function withDownloadedOriginal<T>(
     throw asTemporalFailure(err);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    // The asset's own directory too, once its last step is done (another step may still use it).
+    await rmdir(dirname(dir)).catch(() => undefined);
   }
 }
 

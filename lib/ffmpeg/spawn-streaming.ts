@@ -4,6 +4,7 @@
  * `kill()`. stderr is split into lines for the caller and its last bytes kept for error messages;
  * extra pipes (fd 3, 4, …) can carry side channels such as `-progress pipe:3`.
  */
+import { existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { ToolNotFoundError } from './run-tool.ts';
@@ -18,7 +19,15 @@ export interface SpawnStreamingOptions {
   extraPipes?: number;
   /** How many trailing stderr bytes to keep. Default 64 KiB. */
   stderrTailBytes?: number;
+  /**
+   * Kill the tool when this process dies, even by SIGKILL (Linux: `setpriv --pdeathsig KILL`, which
+   * execs the tool in place). A tool writing files, not pipes, would otherwise outlive a killed
+   * worker and race the retried attempt on the same paths.
+   */
+  dieWithParent?: boolean;
 }
+
+const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) : undefined;
 
 export interface StreamingExit {
   exitCode: number | null;
@@ -59,7 +68,9 @@ export function spawnStreaming(command: string, args: readonly string[], options
   const extra = options.extraPipes ?? 0;
   const tailBytes = options.stderrTailBytes ?? 64 * 1024;
   const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe', ...Array.from({ length: extra }, () => 'pipe' as const)];
-  const child = spawn(command, args, { stdio });
+  const child = options.dieWithParent && SETPRIV
+    ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args], { stdio })
+    : spawn(command, args, { stdio });
   let timedOut = false;
   let aborted = false;
   let killed = false;

@@ -33,6 +33,13 @@ export function temporalDevArgs(options: TemporalDevOptions): string[] {
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   args.push('--namespace', 'default', '--log-level', 'warn', ...devServerSearchAttributeArgs());
+  // Task-queue priority (asset ingests are served by priority): the priority matcher, and one
+  // partition per task queue — priority is ordered only within a partition (4 by default).
+  args.push(
+    '--dynamic-config-value', 'matching.useNewMatcher=true',
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+  );
   return args;
 }
 

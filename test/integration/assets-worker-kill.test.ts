@@ -11,55 +11,30 @@
  */
 import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { call, registerTenant, type Session } from '../support/accounts.ts';
 import { AssetIngestStep } from '../../entities/index.ts';
 import { assetKey } from '../../lib/storage/index.ts';
+import { alive, filesUnder, processesMatching, startHeavyWorkerProcess } from '../support/heavy-worker-process.ts';
 import { makeTestClip, tempDir } from '../support/media.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
 type Body = Record<string, unknown>;
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 
-/** Pids of the processes whose command line mentions `pattern` (pgrep -f), never this process. */
-function processesMatching(pattern: string): number[] {
+/** SIGKILL to the worker process (its ffmpeg dies with it: parent-death signal). */
+function killWorker(child: ChildProcess): void {
   try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number).filter((pid) => pid !== process.pid);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-/** SIGKILL to the child's whole process group: the worker and the ffmpeg it runs. */
-function killGroup(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
+    process.kill(child.pid!, 'SIGKILL');
   } catch {
     // already gone
   }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Every file (relative path) under `dir`, recursively; [] when it does not exist. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name));
 }
 
 describe('asset ingest when the heavy worker is killed mid-encode', { timeout: 240_000 }, () => {
@@ -69,23 +44,8 @@ describe('asset ingest when the heavy worker is killed mid-encode', { timeout: 2
   let workRoot: string;
   const workers: ChildProcess[] = [];
 
-  /** workers/heavy.ts as a child process; its temp dirs (tmpdir()) live under workRoot. */
   function startHeavyWorker(): ChildProcess {
-    // Its own process group (detached): killing the group is how the worker dies with its
-    // container (the worker is PID 1 there, so its ffmpeg children die with it).
-    const child = spawn(process.execPath, ['workers/heavy.ts'], {
-      cwd: ROOT,
-      detached: true,
-      env: {
-        ...process.env,
-        TEMPORAL_TASK_QUEUE: stack.config.temporal.taskQueue,
-        TEMPORAL_HEAVY_TASK_QUEUE: stack.config.temporal.heavyTaskQueue,
-        WORKER_METRICS_ADDRESS: '',
-        TMPDIR: workRoot,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = startHeavyWorkerProcess(stack, workRoot);
     workers.push(child);
     return child;
   }
@@ -97,7 +57,7 @@ describe('asset ingest when the heavy worker is killed mid-encode', { timeout: 2
     dir = await tempDir();
   });
   after(async () => {
-    for (const w of workers) if (w.exitCode === null && w.signalCode === null) killGroup(w);
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) killWorker(w);
     for (const pid of processesMatching(join(workRoot, 'moviola-ingest'))) process.kill(pid, 'SIGKILL');
     await stack?.stop();
   });
@@ -125,8 +85,10 @@ describe('asset ingest when the heavy worker is killed mid-encode', { timeout: 2
     const ffmpegPids = processesMatching(workspace);
     assert.ok(ffmpegPids.length > 0);
 
+    // Only the worker process is killed: its ffmpeg must die with it (parent-death signal), not
+    // encode on into the paths the retried attempt uses.
     const exited = new Promise((resolve) => first.once('exit', resolve));
-    killGroup(first);
+    process.kill(first.pid!, 'SIGKILL');
     await exited;
     await eventually(async () => (ffmpegPids.some(alive) ? undefined : true), { timeoutMs: 5_000, what: 'the killed worker\'s ffmpeg to be gone' });
 
@@ -188,11 +150,10 @@ describe('asset ingest when the heavy worker is killed mid-encode', { timeout: 2
     const url = `${stack.baseUrl}${signed.pathname}${signed.search}`; // PUBLIC_URL → this test's API port
     await run(FFMPEG, ['-v', 'error', '-i', url, '-f', 'null', '-']);
 
-    // Nothing of the ingest is left in the heavy worker's work dir, and no ffmpeg of it runs. (The
-    // asset's directory itself, <workDir>/moviola-ingest/<assetId>, is left empty: each step removes
-    // only its own <assetId>/<steps> workspace.)
+    // Nothing of the ingest is left in the heavy worker's work dir, not even the asset's directory,
+    // and no ffmpeg of it runs.
     assert.deepEqual(filesUnder(workspace), [], 'no temp file of the ingest left');
-    assert.deepEqual(existsSync(workspace) ? readdirSync(workspace) : [], [], 'no workspace of the ingest left');
+    assert.equal(existsSync(workspace), false, 'no workspace of the ingest left');
     assert.deepEqual(processesMatching(workspace), []);
   });
 });

@@ -5,17 +5,15 @@
  */
 import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { call, registerTenant, type Session } from '../support/accounts.ts';
+import { processesMatching, startHeavyWorkerProcess } from '../support/heavy-worker-process.ts';
 import { makeTestClip, tempDir } from '../support/media.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('frames jobs when the heavy worker dies or the job is cancelled', { timeout: 400_000 }, () => {
   let stack: TestStack;
@@ -26,18 +24,7 @@ describe('frames jobs when the heavy worker dies or the job is cancelled', { tim
   const workers: ChildProcess[] = [];
 
   function startHeavyWorker(): ChildProcess {
-    const child = spawn(process.execPath, ['workers/heavy.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TEMPORAL_TASK_QUEUE: stack.config.temporal.taskQueue,
-        TEMPORAL_HEAVY_TASK_QUEUE: stack.config.temporal.heavyTaskQueue,
-        WORKER_METRICS_ADDRESS: '',
-        TMPDIR: workRoot,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = startHeavyWorkerProcess(stack, workRoot);
     workers.push(child);
     return child;
   }
@@ -64,13 +51,7 @@ describe('frames jobs when the heavy worker dies or the job is cancelled', { tim
   }
 
   const job = (id: string) => call(stack.baseUrl, 'GET', `/api/v1/videos/${id}`, { token: alice.access }).then((r) => r.body);
-  const framesProcesses = (id: string) => {
-    try {
-      return execFileSync('pgrep', ['-f', join(workRoot, 'moviola-frames', id)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-    } catch {
-      return []; // pgrep exits 1 when nothing matches
-    }
-  };
+  const framesProcesses = (id: string) => processesMatching(join(workRoot, 'moviola-frames', id));
 
   it('completes after SIGKILL of the heavy worker mid-extraction: one ZIP, no temp files', async () => {
     const first = startHeavyWorker();

@@ -218,6 +218,7 @@ export async function runFfmpeg(args: readonly string[], durationMs: number | nu
       timeoutMs: options.timeoutMs,
       signal: options.signal,
       extraPipes: 1,
+      dieWithParent: true,
       onPipeLine: (_pipe, line) => {
         const parsed = parseProgressLine(line);
         if (!parsed) return;
