@@ -316,11 +316,22 @@ export function createAssetUploadsRouter(deps: ApiDeps, registry: ApiRegistry, u
     },
   }, async (ctx, { params }) => {
     const user = currentUser(ctx);
-    const upload = await findOwnUpload(orm.em.fork(), user, params.id);
-    if (upload.status === 'completed') return completedAnswer(ctx, upload);
-    if (upload.status === 'aborted') throw new AppError(410, 'UPLOAD_ABORTED', 'The upload was aborted; start a new one');
-    if (isExpired(upload)) throw new AppError(410, 'UPLOAD_EXPIRED', `The upload expired at ${upload.expiresAt.toISOString()}; start a new one`);
+    const first = await findOwnUpload(orm.em.fork(), user, params.id);
+    if (first.status === 'completed') return completedAnswer(ctx, first);
+    // One complete of a session at a time (a per-session advisory lock held for the duration):
+    // concurrent calls wait, then find the session completed and answer the same asset.
+    await withDependency('postgresql', () => orm.em.fork().transactional(async (tx) => {
+      await tx.getConnection().execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`asset-upload-complete:${first.id}`], 'run', tx.getTransactionContext());
+      const upload = await findOwnUpload(tx.fork(), user, params.id);
+      if (upload.status === 'completed') return completedAnswer(ctx, upload);
+      if (upload.status === 'aborted') throw new AppError(410, 'UPLOAD_ABORTED', 'The upload was aborted; start a new one');
+      if (isExpired(upload)) throw new AppError(410, 'UPLOAD_EXPIRED', `The upload expired at ${upload.expiresAt.toISOString()}; start a new one`);
+      return completeSession(ctx, user, upload);
+    }));
+  });
 
+  /** Assembles, verifies and accepts a pending session (under its complete lock). */
+  async function completeSession(ctx: ApiContext, user: AuthUser, upload: IAssetUpload): Promise<void> {
     // Assemble the parts. NO_SUCH_UPLOAD after an earlier complete got this far: the object is there.
     let info: ObjectInfo | null = null;
     if (upload.multipartUploadId) {
@@ -390,7 +401,7 @@ export function createAssetUploadsRouter(deps: ApiDeps, registry: ApiRegistry, u
     await withDependency('postgresql', () => orm.em.fork().nativeUpdate(AssetUpload, { id: upload.id, status: { $ne: 'completed' } }, { status: 'completed', completedAt: now }));
     ctx.state.log.info({ uploadId: upload.id, assetId: upload.assetId, sizeBytes: digest.size }, 'direct upload completed');
     return completedAnswer(ctx, { ...upload, status: 'completed', completedAt: now });
-  });
+  }
 
   registry.addRoute(router, {
     method: 'delete', path: '/api/v1/assets/uploads/:id', operationId: 'abortAssetUpload', tags: ['Assets'], auth: 'user',
