@@ -142,7 +142,7 @@ export async function ingestAsset(input: IngestAssetInput): Promise<IngestAssetS
     const outcome = await db.finishIngest(ref);
     state.status = outcome.status;
     state.error = outcome.error;
-    upsertSearchAttributes([{ key: StageKey, value: outcome.status }, { key: StageSinceKey, value: new Date() }]);
+    upsertSearchAttributes([{ key: StageKey, value: outcome.status }, { key: StageSinceKey, value: new Date() }]); // workflow time
     if (outcome.status === 'failed') {
       // Failed in the Web UI too; the asset row and its steps say which step and why.
       throw ApplicationFailure.nonRetryable(outcome.error?.message ?? 'Ingest failed', outcome.error?.code ?? 'PROCESSING_ERROR');
