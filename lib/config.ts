@@ -79,6 +79,18 @@ const schema = z.object({
   ASSET_INGEST_TIMEOUT_MINUTES: positiveInt.default(60),
   ASSET_URL_TTL_SECONDS: positiveInt.max(604_800).default(3600),
 
+  MUSIC_MAX_UPLOAD_MB: positiveInt.default(200),
+  MUSIC_MAX_DURATION_MINUTES: positiveInt.max(120).default(20),
+
+  OPENAI_API_KEY: z.string().default(''),
+  OPENAI_BASE_URL: z.union([z.url(), z.literal('')]).default(''),
+  OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
+  TRANSCRIPTION_LANGUAGE: z.string().regex(/^(auto|[a-z]{2})$/, 'auto or an ISO-639-1 code such as pt').default('auto'),
+  OPENAI_TIMEOUT_MS: positiveInt.default(120_000),
+  OPENAI_TRANSCRIPTION_USD_PER_MINUTE: z.coerce.number().min(0).default(0.006),
+  AI_TASK_QUEUE: z.string().min(1).default('moviola-ai'),
+  AI_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().default(1),
+
   SMTP_HOST: z.string().min(1).default('127.0.0.1'),
   SMTP_PORT: port.default(1025),
   SMTP_SECURE: bool.default(false),
@@ -142,6 +154,8 @@ export interface Config {
   rateLimit: RateLimitConfig;
   frames: { maxVideoBytes: number; retentionDays: number; timeoutMinutes: number };
   assets: AssetsConfig;
+  music: { maxUploadBytes: number; maxDurationMs: number };
+  ai: AiConfig;
   smtp: SmtpConfig;
   cors: { origins: string[] };
 }
@@ -162,6 +176,22 @@ export interface AssetsConfig {
   ingestTimeoutMinutes: number;
   /** Lifetime of presigned download URLs and signed HLS playlists. */
   urlTtlSeconds: number;
+}
+
+export interface AiConfig {
+  /** Empty: no provider — transcription is reported `unavailable`, never invented. */
+  apiKey: string;
+  /** Any OpenAI-compatible server; empty: OpenAI's own. */
+  baseUrl: string;
+  transcriptionModel: string;
+  /** `auto` (the provider detects it) or an ISO-639-1 code. */
+  transcriptionLanguage: string;
+  timeoutMs: number;
+  /** Cost estimate of one minute of transcribed audio, for `ai_usage`. */
+  transcriptionUsdPerMinute: number;
+  /** The AI worker's task queue; its worker is limited to `maxActivitiesPerSecond` (the provider's rate). */
+  taskQueue: string;
+  maxActivitiesPerSecond: number;
 }
 
 export interface SmtpConfig {
@@ -304,6 +334,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: e.ASSET_RETENTION_DAYS,
       ingestTimeoutMinutes: e.ASSET_INGEST_TIMEOUT_MINUTES,
       urlTtlSeconds: e.ASSET_URL_TTL_SECONDS,
+    },
+    music: { maxUploadBytes: e.MUSIC_MAX_UPLOAD_MB * 1024 * 1024, maxDurationMs: e.MUSIC_MAX_DURATION_MINUTES * 60_000 },
+    ai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      transcriptionModel: e.OPENAI_TRANSCRIPTION_MODEL,
+      transcriptionLanguage: e.TRANSCRIPTION_LANGUAGE,
+      timeoutMs: e.OPENAI_TIMEOUT_MS,
+      transcriptionUsdPerMinute: e.OPENAI_TRANSCRIPTION_USD_PER_MINUTE,
+      taskQueue: e.AI_TASK_QUEUE,
+      maxActivitiesPerSecond: e.AI_MAX_ACTIVITIES_PER_SECOND,
     },
     smtp: { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER, password: e.SMTP_PASSWORD, from: e.SMTP_FROM },
     cors: { origins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) },
