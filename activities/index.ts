@@ -10,8 +10,10 @@ import type { StorageDriver } from '../lib/storage/index.ts';
 import { createAssetPartitionActivities } from './db/asset-partitions.ts';
 import { createAssetUploadActivities } from './db/asset-uploads.ts';
 import { createAssetDbActivities } from './db/assets.ts';
+import { createMusicDbActivities } from './db/music.ts';
 import { createFramesDbActivities } from './db/frames-jobs.ts';
 import { createProbeDbActivities } from './db/probe-jobs.ts';
+import { createAnalyzeMusicActivities } from './media/analyze-music-audio.ts';
 import type { AssetMediaDeps } from './media/asset-workspace.ts';
 import { createEncodeVideoRenditionActivities } from './media/encode-video-renditions.ts';
 import { createExtractVideoFramesActivities } from './media/extract-video-frames.ts';
@@ -65,6 +67,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createEncodeVideoRenditionActivities(assetMedia),
     ...createAudioRenditionActivities(assetMedia),
     ...createImageThumbnailActivities(assetMedia),
+    ...createMusicDbActivities({ orm: deps.orm }),
+    ...createAnalyzeMusicActivities({ orm: deps.orm, storage: deps.storage, ffmpegPath: deps.media.ffmpegPath, timeoutMs: 10 * 60_000, workDir: deps.workDir }),
     ...createStorageActivities({ storage: deps.storage }),
     ...createPurgeDeletedAssetActivities({ orm: deps.orm, storage: deps.storage }),
     ...createNotifyActivities({ mailer: deps.mailer, logger: deps.logger }),

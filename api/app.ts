@@ -23,10 +23,12 @@ import { createAssetKeywordsRouter } from './routes/asset-keywords.ts';
 import { createAssetMarkersRouter } from './routes/asset-markers.ts';
 import { createAssetUploadsRouter } from './routes/asset-uploads.ts';
 import { createAssetsRouter } from './routes/assets.ts';
+import { createArtistsRouter } from './routes/artists.ts';
 import { createAuthRouter } from './routes/auth.ts';
 import { createDocsRouter } from './routes/docs.ts';
 import { createHealthRouter } from './routes/health.ts';
 import { createJobsRouter } from './routes/jobs.ts';
+import { createMusicRouter } from './routes/music.ts';
 import { createProbeRouter } from './routes/probe.ts';
 import { createStorageRouter } from './routes/storage.ts';
 import { createUsersRouter } from './routes/users.ts';
@@ -99,6 +101,8 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createAssetHlsRouter(deps, registry),
     createAssetKeywordsRouter(deps, registry),
     createAssetMarkersRouter(deps, registry),
+    createArtistsRouter(deps, registry),
+    createMusicRouter(deps, registry, limiters?.uploads ?? null),
   ];
   if (deps.storage.kind === 'fs') {
     routers.push(createStorageRouter({ storage: deps.storage, config: config.storage, maxUploadBytes: config.api.maxUploadBytes }));

@@ -5,3 +5,5 @@ export { maintainAssetPartitions } from './maintain-asset-partitions.ts';
 export { probeMedia } from './probe-media.ts';
 export { ingestAsset } from './ingest-asset.ts';
 export { cleanUpAssets } from './clean-up-assets.ts';
+export { inspectMusic } from './inspect-music.ts';
+export { analyzeMusic } from './analyze-music.ts';

@@ -6,7 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { VIDEO_DEMUXERS } from '../../lib/ffmpeg/formats.ts';
 import { InvalidMediaError, probeMedia } from '../../lib/ffmpeg/probe.ts';
 import type { MediaMetadata } from '../../lib/ffmpeg/metadata.ts';
-import type { StorageDriver } from '../../lib/storage/index.ts';
+import type { BucketName, StorageDriver } from '../../lib/storage/index.ts';
 import { ObjectNotFoundError } from '../../lib/storage/index.ts';
 
 export interface ProbeMediaDeps {
@@ -21,6 +21,8 @@ export interface ProbeUploadedMediaInput {
   workflowId: string;
   /** 'media' (default): any audio/video container; 'video': a video container with a video stream. */
   accept?: 'media' | 'video';
+  /** Where the object is (default: uploads). */
+  bucket?: BucketName;
 }
 
 export interface ProbedMedia extends MediaMetadata {
@@ -35,7 +37,7 @@ export function createProbeMediaActivities(deps: ProbeMediaDeps) {
       try {
         const path = join(dir, 'input');
         try {
-          await deps.storage.getToFile('uploads', input.storageKey, path);
+          await deps.storage.getToFile(input.bucket ?? 'uploads', input.storageKey, path);
         } catch (err) {
           if (err instanceof ObjectNotFoundError) {
             throw ApplicationFailure.nonRetryable(`Uploaded object ${input.storageKey} is missing`, 'UPLOAD_MISSING');

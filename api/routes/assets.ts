@@ -27,7 +27,7 @@ import {
 import { ASSET_EXTENSIONS, SNIFF_BYTES, sniffAsset } from '../../lib/assets/sniff.ts';
 import { withDependency } from '../../lib/dependencies.ts';
 import { AppError, validationFailed } from '../../lib/errors.ts';
-import { assetKey, sanitizeFilename, type BucketName, type StorageDriver } from '../../lib/storage/index.ts';
+import { assetKey, sanitizeFilename, type BucketName } from '../../lib/storage/index.ts';
 import { acceptAsset, startIngestWorkflow } from '../assets/accept-asset.ts';
 import { assetSummary, AssetSummarySchema, assetView, AssetViewSchema, renditionView, RenditionViewSchema } from '../assets/asset-view.ts';
 import { AssetIdParams, findTenantAsset } from '../assets/find-asset.ts';
@@ -36,6 +36,7 @@ import type { ApiDeps } from '../context.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { enforceLimit, type ApiLimiters } from '../rate-limits.ts';
 import { streamSnapshots } from '../sse.ts';
+import { readStoredHead } from '../uploads/read-head.ts';
 import { receiveFiles } from '../uploads/receive-file.ts';
 
 const EDITORS = ['admin', 'manager', 'editor'] as const;
@@ -99,22 +100,6 @@ function decodeListCursor(sort: Sort, cursor: string | undefined): { value: stri
 }
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-async function readHead(storage: StorageDriver, bucket: BucketName, key: string): Promise<Buffer> {
-  const stream = await storage.get(bucket, key);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= SNIFF_BYTES) break;
-    }
-  } finally {
-    stream.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, SNIFF_BYTES);
-}
 
 async function loadView(em: EntityManager, asset: IAsset) {
   const [steps, renditions] = await withDependency('postgresql', () => Promise.all([
@@ -180,7 +165,7 @@ export function createAssetsRouter(deps: ApiDeps, registry: ApiRegistry, limiter
       if (file.sizeBytes === 0) throw new AppError(422, 'EMPTY_FILE', `${filename} is empty`, { details: { filename } });
       const fields = AssetFieldsSchema.safeParse(formFields);
       if (!fields.success) throw validationFailed(fields.error.issues.map((i) => ({ in: 'form', path: i.path.join('.'), message: i.message })));
-      const sniffed = sniffAsset(await withDependency('storage', () => readHead(storage, file.bucket, file.key)), filename, { maxImagePixels: config.assets.maxImagePixels });
+      const sniffed = sniffAsset(await readStoredHead(storage, file.bucket, file.key, SNIFF_BYTES), filename, { maxImagePixels: config.assets.maxImagePixels });
       if (!sniffed.ok) throw new AppError(sniffed.status, sniffed.code, `${filename}: ${sniffed.message}`, { details: { filename } });
       const asset = await acceptAsset(deps, user, {
         id: assetId,

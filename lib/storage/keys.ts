@@ -106,3 +106,14 @@ export function framesOriginalKey(tenantId: string, jobId: string, extension: st
 export function framesZipKey(tenantId: string, jobId: string): string {
   return checked(`${segment('tenantId', tenantId)}/frames/${segment('jobId', jobId)}/frames.zip`);
 }
+
+/** `{tenant}/music/{musicId}/original{.ext}` in the originals bucket: a generated name, never the client's. */
+export function musicOriginalKey(tenantId: string, musicId: string, extension: string): string {
+  if (!/^\.[a-z0-9]{1,8}$/.test(extension)) throw new TypeError(`extension is not usable in a storage key: ${JSON.stringify(extension)}`);
+  return checked(`${segment('tenantId', tenantId)}/music/${segment('musicId', musicId)}/original${extension}`);
+}
+
+/** `{tenant}/music/{musicId}/speech.mp3` in the proxies bucket: the small mono copy sent for transcription. */
+export function musicSpeechKey(tenantId: string, musicId: string): string {
+  return checked(`${segment('tenantId', tenantId)}/music/${segment('musicId', musicId)}/speech.mp3`);
+}
