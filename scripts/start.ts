@@ -1,6 +1,6 @@
 /**
  * `npm start`: provisions what is missing, starts Temporal (dev server, state in .data/temporal),
- * PostgreSQL, object storage, runs the migrations, then the API and both workers; prints the URLs.
+ * PostgreSQL, object storage, runs the migrations, then the API and the workers (main, heavy, AI); prints the URLs.
  * Ctrl-C (SIGINT/SIGTERM) stops everything it started. Run through scripts/moviola.sh.
  */
 import fs from 'node:fs';
@@ -25,7 +25,7 @@ const TEMPORAL_UI_PORT = 8233;
 const S3_PORT = 8333;
 const PG_CLUSTER_PORT = 54329;
 const API_PORT = Number(env.API_PORT ?? 3000);
-const METRICS = { main: '127.0.0.1:9464', heavy: '127.0.0.1:9465' };
+const METRICS = { main: '127.0.0.1:9464', heavy: '127.0.0.1:9465', ai: '127.0.0.1:9466' };
 const READY_TIMEOUT_MS = Number(env.MOVIOLA_READY_TIMEOUT_MS ?? 180_000);
 const credentials = {
   accessKey: env.S3_ACCESS_KEY ?? DEV_SECRETS.S3_ACCESS_KEY,
@@ -45,13 +45,13 @@ async function preflight(): Promise<void> {
   const ports: [number, string][] = [[API_PORT, 'API_PORT']];
   if (!env.TEMPORAL_ADDRESS) ports.push([TEMPORAL_PORT, 'Temporal'], [TEMPORAL_UI_PORT, 'Temporal UI']);
   if (!env.S3_ENDPOINT) ports.push([S3_PORT, 'S3']);
-  ports.push([Number(METRICS.main.split(':')[1]), 'main worker metrics'], [Number(METRICS.heavy.split(':')[1]), 'heavy worker metrics']);
+  ports.push([Number(METRICS.main.split(':')[1]), 'main worker metrics'], [Number(METRICS.heavy.split(':')[1]), 'heavy worker metrics'], [Number(METRICS.ai.split(':')[1]), 'AI worker metrics']);
   const taken: string[] = [];
   for (const [port, what] of ports) if (!(await canBind(port))) taken.push(`${port} (${what})`);
   if (taken.length > 0) {
     throw new StackError(`port(s) already in use: ${taken.join(', ')}. Is another stack running?`);
   }
-  const missing = ['api/server.ts', 'workers/main.ts', 'workers/heavy.ts', 'scripts/migrate.ts'].filter(
+  const missing = ['api/server.ts', 'workers/main.ts', 'workers/heavy.ts', 'workers/ai.ts', 'scripts/migrate.ts'].filter(
     (file) => !fs.existsSync(path.join(ROOT, file)),
   );
   if (missing.length > 0) throw new StackError(`missing entry point(s): ${missing.join(', ')}`);
@@ -157,6 +157,8 @@ async function bringUp(): Promise<void> {
       env: { ...appEnv, WORKER_METRICS_ADDRESS: METRICS.main } },
     { name: 'heavy', command: process.execPath, args: ['workers/heavy.ts'], graceMs: workerGrace,
       env: { ...appEnv, WORKER_METRICS_ADDRESS: METRICS.heavy } },
+    { name: 'ai', command: process.execPath, args: ['workers/ai.ts'], graceMs: workerGrace,
+      env: { ...appEnv, WORKER_METRICS_ADDRESS: METRICS.ai } },
   ];
   for (const app of apps) supervisor.start({ env: appEnv, ...app, cwd: ROOT, tier: 1 });
 

@@ -12,12 +12,15 @@ export interface WorkerSpec {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: Activities;
+  /** createActivities(deps), or a subset (the AI worker registers only its provider calls). */
+  activities: Activities | Record<string, (...args: never[]) => Promise<unknown>>;
   /** Poll workflow tasks too (main worker). */
   withWorkflows: boolean;
   /** Path of a bundle built by `npm run build`; empty = bundle workflows/ at start. */
   workflowBundlePath?: string;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Server-side rate limit of the whole task queue, across all its workers (the AI provider's rate). */
+  maxTaskQueueActivitiesPerSecond?: number;
   shutdownGraceTimeMs: number;
   identity?: string;
 }
@@ -35,6 +38,7 @@ export function createWorker(spec: WorkerSpec): Promise<Worker> {
     activities: spec.activities,
     ...workflows,
     ...(spec.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivityTaskExecutions } : {}),
+    ...(spec.maxTaskQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: spec.maxTaskQueueActivitiesPerSecond } : {}),
     shutdownGraceTime: spec.shutdownGraceTimeMs,
     ...(spec.identity ? { identity: spec.identity } : {}),
   });

@@ -1,5 +1,5 @@
 /**
- * Entry point shared by workers/main.ts and workers/heavy.ts: config, logging and metrics runtime,
+ * Entry point shared by workers/main.ts, workers/heavy.ts and workers/ai.ts: config, logging and metrics runtime,
  * dependencies, the worker, and a graceful stop on SIGINT/SIGTERM (in-flight activities get
  * WORKER_SHUTDOWN_GRACE_MS to finish before they are cancelled).
  */
@@ -8,19 +8,25 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { loadConfigOrExit } from '../lib/config.ts';
-import { openOrm } from '../lib/db/orm.ts';
-import { createLogger } from '../lib/logger.ts';
+import { openOrm, type Orm } from '../lib/db/orm.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
 import { createMailer } from '../lib/notify/mailer.ts';
-import { createStorage } from '../lib/storage/index.ts';
+import { createStorage, type StorageDriver } from '../lib/storage/index.ts';
 import { assetCleanupSchedule, assetPartitionsSchedule, ensureSchedule } from '../lib/temporal/schedules.ts';
-import { createWorker } from './factory.ts';
+import { createWorker, type WorkerSpec } from './factory.ts';
 import { temporalLoggerFrom } from './logger-adapter.ts';
 
+type Config = ReturnType<typeof loadConfigOrExit>;
+
 export interface WorkerProcessSpec {
-  name: 'worker-main' | 'worker-heavy';
-  queue: (config: ReturnType<typeof loadConfigOrExit>) => string;
+  name: 'worker-main' | 'worker-heavy' | 'worker-ai';
+  queue: (config: Config) => string;
   withWorkflows: boolean;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Rate limit of the whole task queue (enforced by the server across its workers). */
+  maxTaskQueueActivitiesPerSecond?: (config: Config) => number;
+  /** The activities to register; default: every one of createActivities. */
+  activities?: (deps: { config: Config; orm: Orm; storage: StorageDriver; logger: Logger }) => WorkerSpec['activities'];
 }
 
 export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
@@ -45,10 +51,13 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue,
-      activities: createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets }),
+      activities: spec.activities
+        ? spec.activities({ config, orm, storage, logger })
+        : createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets }),
       withWorkflows: spec.withWorkflows,
       workflowBundlePath: config.temporal.workflowBundlePath,
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivityTaskExecutions,
+      maxTaskQueueActivitiesPerSecond: spec.maxTaskQueueActivitiesPerSecond?.(config),
       shutdownGraceTimeMs: config.temporal.shutdownGraceMs,
       identity: `${spec.name}@${hostname()}:${process.pid}`,
     });

@@ -12,7 +12,7 @@ import { DEV_SECRETS, ENV_VARIABLES, loadConfig } from '../../lib/config.ts';
 /** Standard variables an app service may carry although lib/config.ts does not read them. */
 const ALLOWED_EXTRA_VARIABLES = ['TZ'];
 
-const APP_SERVICES = ['api', 'worker', 'heavy-worker', 'migrate'];
+const APP_SERVICES = ['api', 'worker', 'heavy-worker', 'worker-ai', 'migrate'];
 const EXPECTED_SERVICES = [
   'postgresql',
   'temporal',
@@ -102,6 +102,7 @@ test('app services run the three entry points of the one image', () => {
   assert.deepEqual(compose.services.api.command, ['node', 'api/server.ts']);
   assert.deepEqual(compose.services.worker.command, ['node', 'workers/main.ts']);
   assert.deepEqual(compose.services['heavy-worker'].command, ['node', 'workers/heavy.ts']);
+  assert.deepEqual(compose.services['worker-ai'].command, ['node', 'workers/ai.ts']);
   const images = new Set(APP_SERVICES.map((s) => compose.services[s].image));
   assert.equal(images.size, 1, 'api, workers and migrate share one image');
 });
@@ -154,7 +155,7 @@ test('loadConfig accepts each app service environment with sample secrets', () =
 });
 
 test('workers export metrics on 0.0.0.0:9464 and use the prebuilt workflow bundle', () => {
-  for (const service of ['worker', 'heavy-worker']) {
+  for (const service of ['worker', 'heavy-worker', 'worker-ai']) {
     const env = resolvedEnvironmentOf(service);
     assert.equal(env.WORKER_METRICS_ADDRESS, '0.0.0.0:9464', service);
     assert.equal(loadConfig(env).temporal.workflowBundlePath, '/app/dist/workflow-bundle.js', service);
@@ -179,7 +180,7 @@ test('the api is published on 3000 and listens where its config says', () => {
 });
 
 test('app services wait for healthy dependencies and the one-shot setup services', () => {
-  for (const service of ['api', 'worker', 'heavy-worker']) {
+  for (const service of ['api', 'worker', 'heavy-worker', 'worker-ai']) {
     const deps = compose.services[service].depends_on;
     assert.ok(deps && !Array.isArray(deps), `${service} depends_on with conditions`);
     assert.equal(deps.postgresql?.condition, 'service_healthy');
