@@ -2,7 +2,7 @@
  * Real-input FFT (radix-2), the hot path of every spectral analyser.
  *
  * A real signal of size N is packed into a complex signal of size N/2 (even samples → real part,
- * odd samples → imaginary part), transformed by an iterative in-place radix-2 complex FFT, then
+ * odd samples → imaginary part), transformed by an iterative in-place radix-2/4 complex FFT, then
  * split into the N/2 + 1 non-negative-frequency bins. Twiddles and the bit-reversal permutation are
  * computed once per size; `forward` and `magnitudes` allocate nothing, so one `RealFft` is reused for
  * every frame of a spectrogram. Not thread-safe: one instance per caller (they are cheap).
@@ -16,9 +16,10 @@ export class RealFft {
   private readonly half: number;
   /** Bit-reversal permutation of 0 … N/2 − 1. */
   private readonly bitrev: Uint32Array;
-  /** cos / sin(2πk / (N/2)) for k < N/4: the complex FFT's twiddles. */
-  private readonly cosTable: Float64Array;
-  private readonly sinTable: Float64Array;
+  /** Per radix-4 stage (quarter span q), for j < q: Re/Im of w = e^{−2πij/4q} and of w². */
+  private readonly stageTwiddles: Float64Array;
+  /** log2(N/2) is odd: one radix-2 stage first. */
+  private readonly oddStages: boolean;
   /** cos / sin(2πk / N) for k ≤ N/2: the real-split twiddles. */
   private readonly splitCos: Float64Array;
   private readonly splitSin: Float64Array;
@@ -40,13 +41,15 @@ export class RealFft {
       for (let b = 0, x = i; b < bits; b++, x >>>= 1) r = (r << 1) | (x & 1);
       this.bitrev[i] = r;
     }
-    const quarter = Math.max(1, m >>> 1);
-    this.cosTable = new Float64Array(quarter);
-    this.sinTable = new Float64Array(quarter);
-    for (let k = 0; k < quarter; k++) {
-      this.cosTable[k] = Math.cos((2 * Math.PI * k) / m);
-      this.sinTable[k] = Math.sin((2 * Math.PI * k) / m);
+    this.oddStages = bits % 2 === 1;
+    const twiddles: number[] = [];
+    for (let q = this.oddStages ? 2 : 1; q < m; q <<= 2) {
+      for (let j = 0; j < q; j++) {
+        const angle = (-2 * Math.PI * j) / (4 * q);
+        twiddles.push(Math.cos(angle), Math.sin(angle), Math.cos(2 * angle), Math.sin(2 * angle));
+      }
     }
+    this.stageTwiddles = Float64Array.from(twiddles);
     this.splitCos = new Float64Array(m + 1);
     this.splitSin = new Float64Array(m + 1);
     for (let k = 0; k <= m; k++) {
@@ -57,42 +60,66 @@ export class RealFft {
     this.im = new Float64Array(m);
   }
 
-  /** In-place complex FFT of this.re / this.im (already in bit-reversed order). */
+  /**
+   * In-place complex FFT of this.re / this.im (already in bit-reversed order): one radix-2 stage
+   * when log2(N/2) is odd, then radix-4 stages (each one pass over the data for two radix-2 stages,
+   * with per-stage contiguous twiddles).
+   */
   private complexTransform(): void {
     const re = this.re;
     const im = this.im;
     const m = this.half;
-    const cosT = this.cosTable;
-    const sinT = this.sinTable;
-    // First stage (span 1) without twiddles.
-    for (let i = 0; i < m; i += 2) {
-      const ar = re[i], ai = im[i], br = re[i + 1], bi = im[i + 1];
-      re[i] = ar + br;
-      im[i] = ai + bi;
-      re[i + 1] = ar - br;
-      im[i + 1] = ai - bi;
+    let q = 1;
+    if (this.oddStages) {
+      for (let i = 0; i < m; i += 2) {
+        const ar = re[i], ai = im[i], br = re[i + 1], bi = im[i + 1];
+        re[i] = ar + br;
+        im[i] = ai + bi;
+        re[i + 1] = ar - br;
+        im[i + 1] = ai - bi;
+      }
+      q = 2;
     }
-    for (let span = 2; span < m; span <<= 1) {
-      const step = m / (span << 1); // twiddle index stride
-      for (let start = 0; start < m; start += span << 1) {
-        for (let j = 0, t = 0; j < span; j++, t += step) {
-          const wr = cosT[t];
-          const wi = -sinT[t];
-          const a = start + j;
-          const b = a + span;
-          const xr = re[b] * wr - im[b] * wi;
-          const xi = re[b] * wi + im[b] * wr;
-          re[b] = re[a] - xr;
-          im[b] = im[a] - xi;
-          re[a] += xr;
-          im[a] += xi;
+    const tw = this.stageTwiddles;
+    let base = 0;
+    for (; q < m; q <<= 2) {
+      const span = q << 2;
+      for (let j = 0; j < q; j++) {
+        const t = base + 4 * j;
+        const wr = tw[t], wi = tw[t + 1], w2r = tw[t + 2], w2i = tw[t + 3];
+        for (let i0 = j; i0 < m; i0 += span) {
+          const i1 = i0 + q, i2 = i1 + q, i3 = i2 + q;
+          // Stage with span q: (i0, i1) and (i2, i3), twiddle w².
+          const x1r = re[i1] * w2r - im[i1] * w2i;
+          const x1i = re[i1] * w2i + im[i1] * w2r;
+          const x3r = re[i3] * w2r - im[i3] * w2i;
+          const x3i = re[i3] * w2i + im[i3] * w2r;
+          const ar = re[i0] + x1r, ai = im[i0] + x1i;
+          const br = re[i0] - x1r, bi = im[i0] - x1i;
+          const cr0 = re[i2] + x3r, ci0 = im[i2] + x3i;
+          const dr0 = re[i2] - x3r, di0 = im[i2] - x3i;
+          // Stage with span 2q: (i0, i2) twiddle w, (i1, i3) twiddle w·(−i).
+          const cr = cr0 * wr - ci0 * wi;
+          const ci = cr0 * wi + ci0 * wr;
+          const dr = dr0 * wi + di0 * wr; // (d·w)·(−i) = (Im(d·w), −Re(d·w))
+          const di = -(dr0 * wr - di0 * wi);
+          re[i0] = ar + cr;
+          im[i0] = ai + ci;
+          re[i2] = ar - cr;
+          im[i2] = ai - ci;
+          re[i1] = br + dr;
+          im[i1] = bi + di;
+          re[i3] = br - dr;
+          im[i3] = bi - di;
         }
       }
+      base += 4 * q;
     }
   }
 
   /**
-   * Forward transform of `input[offset … offset + N)` (missing samples past the end read as 0).
+   * Forward transform of `input[offset … offset + N)`; samples outside the input (a negative
+   * offset, past the end) read as 0.
    * Writes the N/2 + 1 bins to `outRe` / `outIm` (unnormalized: X[k] = Σ x[n]·e^{−2πikn/N}).
    */
   forward(input: ArrayLike<number>, outRe: Float64Array, outIm: Float64Array, offset = 0): void {
@@ -101,32 +128,74 @@ export class RealFft {
     this.split(outRe, outIm, null);
   }
 
-  /** |X[k]| for k = 0 … N/2 into `out[outOffset …]`; same input conventions as `forward`. */
-  magnitudes(input: ArrayLike<number>, out: Float32Array | Float64Array, outOffset = 0, offset = 0): void {
-    this.load(input, offset);
+  /**
+   * |X[k]| for k = 0 … N/2 into `out[outOffset …]`; same input conventions as `forward`. With
+   * `window` (length N), the input is multiplied by it on the way in (no separate windowing pass).
+   */
+  magnitudes(input: ArrayLike<number>, out: Float32Array | Float64Array, outOffset = 0, offset = 0, window?: Float64Array): void {
+    this.load(input, offset, window);
     this.complexTransform();
-    this.split(null, null, out, outOffset);
+    this.splitMagnitudes(out, outOffset);
   }
 
-  private load(input: ArrayLike<number>, offset: number): void {
+  private load(input: ArrayLike<number>, offset: number, window?: Float64Array): void {
     const re = this.re;
     const im = this.im;
     const rev = this.bitrev;
     const m = this.half;
     const available = input.length - offset;
-    if (available >= this.size) {
+    const inside = offset >= 0 && available >= this.size;
+    if (inside && window) {
+      for (let k = 0; k < m; k++) {
+        const r = rev[k];
+        const i = 2 * k;
+        re[r] = input[offset + i] * window[i];
+        im[r] = input[offset + i + 1] * window[i + 1];
+      }
+    } else if (inside) {
       for (let k = 0; k < m; k++) {
         const r = rev[k];
         re[r] = input[offset + 2 * k];
         im[r] = input[offset + 2 * k + 1];
       }
+    } else if (window) {
+      for (let k = 0; k < m; k++) {
+        const r = rev[k];
+        const i0 = 2 * k;
+        re[r] = i0 < available && offset + i0 >= 0 ? input[offset + i0] * window[i0] : 0;
+        im[r] = i0 + 1 < available && offset + i0 + 1 >= 0 ? input[offset + i0 + 1] * window[i0 + 1] : 0;
+      }
     } else {
       for (let k = 0; k < m; k++) {
         const r = rev[k];
         const i0 = 2 * k;
-        re[r] = i0 < available ? input[offset + i0] : 0;
-        im[r] = i0 + 1 < available ? input[offset + i0 + 1] : 0;
+        re[r] = i0 < available && offset + i0 >= 0 ? input[offset + i0] : 0;
+        im[r] = i0 + 1 < available && offset + i0 + 1 >= 0 ? input[offset + i0 + 1] : 0;
       }
+    }
+  }
+
+  /** The magnitude-only split (the spectrogram's hot loop). */
+  private splitMagnitudes(mag: Float32Array | Float64Array, magOffset: number): void {
+    const re = this.re;
+    const im = this.im;
+    const m = this.half;
+    const sc = this.splitCos;
+    const ss = this.splitSin;
+    mag[magOffset] = Math.abs(re[0] + im[0]);
+    mag[magOffset + m] = Math.abs(re[0] - im[0]);
+    for (let k = 1; k < m; k++) {
+      const a = re[k], b = im[k], c = re[m - k], d = im[m - k];
+      const er = a + c;
+      const ei = b - d;
+      const or = b + d;
+      const oi = c - a;
+      const wr = sc[k];
+      const wi = ss[k];
+      // 2·X[k] = (er + i·ei) + (wr − i·wi)(or + i·oi)
+      const xr = er + wr * or + wi * oi;
+      const xi = ei + wr * oi - wi * or;
+      mag[magOffset + k] = 0.5 * Math.sqrt(xr * xr + xi * xi);
     }
   }
 

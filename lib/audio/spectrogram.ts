@@ -53,20 +53,10 @@ export function stft(pcm: Float32Array, sampleRate: number, options: StftOptions
   const frames = frameCount(pcm.length, hop);
   const magnitudes = new Float32Array(frames * bins);
   const window = hannWindow(nFft);
-  const buffer = new Float64Array(nFft);
   const halfWin = nFft >>> 1;
-  const n = pcm.length;
   for (let t = 0; t < frames; t++) {
-    const start = t * hop - halfWin;
-    if (start >= 0 && start + nFft <= n) {
-      for (let i = 0; i < nFft; i++) buffer[i] = pcm[start + i] * window[i];
-    } else {
-      for (let i = 0; i < nFft; i++) {
-        const s = start + i;
-        buffer[i] = s >= 0 && s < n ? pcm[s] * window[i] : 0;
-      }
-    }
-    fft.magnitudes(buffer, magnitudes, t * bins);
+    // Samples outside the signal read as zeros (centred frames, constant padding).
+    fft.magnitudes(pcm, magnitudes, t * bins, t * hop - halfWin, window);
   }
   return { sampleRate, nFft, hop, frames, bins, magnitudes };
 }
