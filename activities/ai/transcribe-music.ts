@@ -59,11 +59,16 @@ export function transcriptionAvailable(ai: Pick<AiConfig, 'apiKey'>): boolean {
 const OPERATION = 'transcription';
 const HEARTBEAT_MS = 10_000;
 /** Extensions Whisper reads; any other file is sent as `audio` (no extension) and the server sniffs it. */
-const AUDIO_EXTENSIONS = new Set(['.flac', '.m4a', '.mp3', '.mp4', '.mpeg', '.mpga', '.oga', '.ogg', '.wav', '.webm']);
+const AUDIO_TYPES: Record<string, string> = {
+  '.flac': 'audio/flac', '.m4a': 'audio/mp4', '.mp3': 'audio/mpeg', '.mp4': 'audio/mp4', '.mpeg': 'audio/mpeg',
+  '.mpga': 'audio/mpeg', '.oga': 'audio/ogg', '.ogg': 'audio/ogg', '.wav': 'audio/wav', '.webm': 'audio/webm',
+};
 
-function uploadName(filename: string): string {
+/** The part's file name (never the user's: only its extension) and content type. */
+function uploadPart(filename: string): { name: string; type: string } {
   const ext = extname(filename).toLowerCase();
-  return AUDIO_EXTENSIONS.has(ext) ? `audio${ext}` : 'audio';
+  const type = AUDIO_TYPES[ext];
+  return type ? { name: `audio${ext}`, type } : { name: 'audio', type: 'application/octet-stream' };
 }
 
 export function createTranscriptionActivities(deps: TranscriptionDeps) {
@@ -95,8 +100,8 @@ export function createTranscriptionActivities(deps: TranscriptionDeps) {
       const dir = await mkdtemp(join(deps.workDir ?? tmpdir(), 'moviola-transcribe-'));
       const beat = setInterval(() => ctx.heartbeat({ stage: 'transcribing' }), HEARTBEAT_MS);
       try {
-        const name = uploadName(input.filename);
-        const path = join(dir, name);
+        const part = uploadPart(input.filename);
+        const path = join(dir, part.name);
         try {
           await deps.storage.getToFile(input.bucket, input.storageKey, path);
         } catch (err) {
@@ -114,7 +119,7 @@ export function createTranscriptionActivities(deps: TranscriptionDeps) {
         const call = client.audio.transcriptions.create(
           {
             // A file-backed Blob: the audio is streamed from disk, not read into memory.
-            file: new File([await openAsBlob(path)], name),
+            file: new File([await openAsBlob(path)], part.name, { type: part.type }),
             model,
             response_format: 'verbose_json',
             timestamp_granularities: ['segment'],

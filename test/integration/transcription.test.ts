@@ -99,7 +99,7 @@ describe('transcription through an OpenAI-compatible server', () => {
     assert.equal(request.fields.response_format, 'verbose_json');
     assert.deepEqual([request.fields['timestamp_granularities[]']].flat(), ['segment']);
     assert.equal(request.fields.language, undefined, 'language is omitted when the config says auto');
-    assert.deepEqual(request.file && { field: request.file.field, filename: request.file.filename, size: request.file.size }, { field: 'file', filename: 'audio.mp3', size: audio.length });
+    assert.deepEqual(request.file && { field: request.file.field, filename: request.file.filename, mimeType: request.file.mimeType, size: request.file.size }, { field: 'file', filename: 'audio.mp3', mimeType: 'audio/mpeg', size: audio.length });
 
     const rows = await usageRows(input.musicId);
     assert.equal(rows.length, 1);
