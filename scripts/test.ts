@@ -21,6 +21,7 @@ import {
   testDatabaseName,
   withDatabase,
 } from './stack/postgres.ts';
+import { provideFluidsynth } from './stack/fluidsynth.ts';
 import { provisionTools } from './stack/provision.ts';
 import { provideRedisServer, startRedis } from './stack/redis.ts';
 import { provideUnzip } from './stack/unzip.ts';
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
 
   const tools = provisionTools({ testServer: true });
   const unzip = provideUnzip();
+  const fluidsynth = provideFluidsynth(); // MIDI ground truth of the beat-accuracy tests
   const database = (async () => {
     const server = await providePostgres(supervisor, {
       dir: path.join(testDir, 'pg'),
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
     });
     return server.url;
   })();
-  const settled = await Promise.allSettled([tools, unzip, database, temporal, storage, redis]);
+  const settled = await Promise.allSettled([tools, unzip, fluidsynth, database, temporal, storage, redis]);
   const failure = settled.find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
   const { ffmpeg, temporalCli, temporalTestServer } = await tools;
@@ -161,6 +163,8 @@ async function main(): Promise<void> {
     STORAGE_BUCKET_PREFIX: `mtest${process.pid}`,
     FFMPEG_PATH: ffmpeg.ffmpeg,
     FFPROBE_PATH: ffmpeg.ffprobe,
+    FLUIDSYNTH_PATH: (await fluidsynth).fluidsynth,
+    SOUNDFONT_PATH: (await fluidsynth).soundfont,
     REDIS_URL: '', // the app's tests use the PostgreSQL store; the Redis store is tested through TEST_REDIS_URL
     TEST_REDIS_URL: await redis,
   };
