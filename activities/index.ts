@@ -7,6 +7,7 @@ import type { Orm } from '../lib/db/orm.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Mailer } from '../lib/notify/mailer.ts';
 import type { StorageDriver } from '../lib/storage/index.ts';
+import { createTranscriptionActivities } from './ai/transcribe-music.ts';
 import { createAssetPartitionActivities } from './db/asset-partitions.ts';
 import { createAssetUploadActivities } from './db/asset-uploads.ts';
 import { createAssetDbActivities } from './db/assets.ts';
@@ -34,6 +35,7 @@ export interface ActivityDeps {
   media: Config['media'];
   frames: Pick<Config['frames'], 'timeoutMinutes'>;
   assets: Pick<Config['assets'], 'ingestTimeoutMinutes'>;
+  ai: Config['ai'];
   /** Where heavy activities make their per-job temp dirs (default: the OS temp dir). */
   workDir?: string;
 }
@@ -68,6 +70,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAudioRenditionActivities(assetMedia),
     ...createImageThumbnailActivities(assetMedia),
     ...createMusicDbActivities({ orm: deps.orm }),
+    ...createTranscriptionActivities({ orm: deps.orm, storage: deps.storage, ai: deps.ai, logger: deps.logger, workDir: deps.workDir }),
     ...createAnalyzeMusicActivities({ orm: deps.orm, storage: deps.storage, ffmpegPath: deps.media.ffmpegPath, timeoutMs: 10 * 60_000, workDir: deps.workDir }),
     ...createStorageActivities({ storage: deps.storage }),
     ...createPurgeDeletedAssetActivities({ orm: deps.orm, storage: deps.storage }),

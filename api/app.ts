@@ -31,6 +31,7 @@ import { createJobsRouter } from './routes/jobs.ts';
 import { createMusicRouter } from './routes/music.ts';
 import { createProbeRouter } from './routes/probe.ts';
 import { createStorageRouter } from './routes/storage.ts';
+import { createUsageRouter } from './routes/usage.ts';
 import { createUsersRouter } from './routes/users.ts';
 import { createVideosRouter } from './routes/videos.ts';
 
@@ -103,6 +104,7 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createAssetMarkersRouter(deps, registry),
     createArtistsRouter(deps, registry),
     createMusicRouter(deps, registry, limiters?.uploads ?? null),
+    createUsageRouter(deps, registry),
   ];
   if (deps.storage.kind === 'fs') {
     routers.push(createStorageRouter({ storage: deps.storage, config: config.storage, maxUploadBytes: config.api.maxUploadBytes }));
