@@ -64,7 +64,7 @@ export function createAnalyzeMusicActivities(deps: AnalyzeMusicAudioDeps) {
         const run = { ffmpegPath: deps.ffmpegPath, timeoutMs: deps.timeoutMs, signal: ctx.cancellationSignal };
         const pcm = await decodePcm(path, { ...run, demuxer: input.demuxer, sampleRate: ANALYSIS_SAMPLE_RATE });
         ctx.heartbeat({ stage: 'analysing' });
-        const result = analyzeMusicPcm(pcm, ANALYSIS_SAMPLE_RATE);
+        const result = analyzeMusicPcm(pcm.samples, pcm.sampleRate);
         const genre = inferGenre(result.embedding, await profiles.loadGenreProfiles({ analyzerVersion: ANALYZER_VERSION }));
 
         let speechKey: string | null = null;
