@@ -576,3 +576,75 @@ export async function makeLongDrumTrack(dir: string, seconds: number, bpm = 117)
   const track = drumTrack({ sections: [{ bpm, bars }], seed: 99 });
   return writeSynth(dir, `drums-long-${bpm}`, 'drums', track, [bpm], bpm);
 }
+
+/**
+ * The tempo map of a Standard MIDI File (format 0 or 1): tempo changes in beats (quarter notes)
+ * and the file's resolution. Reads only what it needs (meta events); skips sysex and channel data.
+ */
+export function parseMidiTempoMap(bytes: Uint8Array): { ppq: number; tempoMap: TempoChange[] } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
+  if (text(0) !== 'MThd') throw new Error('not a MIDI file');
+  const tracks = view.getUint16(10);
+  const ppq = view.getUint16(12);
+  if (ppq & 0x8000) throw new Error('SMPTE time division is not supported');
+  let pos = 8 + view.getUint32(4);
+  const changes: Array<{ tick: number; bpm: number }> = [];
+  for (let tr = 0; tr < tracks && pos + 8 <= bytes.length; tr++) {
+    if (text(pos) !== 'MTrk') throw new Error(`bad track header at ${pos}`);
+    const end = pos + 8 + view.getUint32(pos + 4);
+    let p = pos + 8;
+    let tick = 0;
+    let running = 0;
+    const readVlq = () => {
+      let v = 0;
+      for (;;) {
+        const b = bytes[p++];
+        v = (v << 7) | (b & 0x7f);
+        if (b < 0x80) return v;
+      }
+    };
+    while (p < end) {
+      tick += readVlq();
+      const status = bytes[p];
+      if (status === 0xff) {
+        const type = bytes[p + 1];
+        p += 2;
+        const length = readVlq();
+        if (type === 0x51 && length === 3) changes.push({ tick, bpm: 60_000_000 / ((bytes[p] << 16) | (bytes[p + 1] << 8) | bytes[p + 2]) });
+        p += length;
+      } else if (status === 0xf0 || status === 0xf7) {
+        p += 1;
+        p += readVlq();
+      } else {
+        if (status & 0x80) {
+          running = status;
+          p += 1;
+        }
+        const kind = running & 0xf0;
+        p += kind === 0xc0 || kind === 0xd0 ? 1 : 2;
+      }
+    }
+    pos = end;
+  }
+  changes.sort((a, b) => a.tick - b.tick);
+  const tempoMap: TempoChange[] = [];
+  for (const c of changes) {
+    const atBeat = c.tick / ppq;
+    if (tempoMap.length > 0 && tempoMap[tempoMap.length - 1].atBeat === atBeat) tempoMap[tempoMap.length - 1].bpm = c.bpm;
+    else tempoMap.push({ atBeat, bpm: c.bpm });
+  }
+  if (tempoMap.length === 0 || tempoMap[0].atBeat > 0) tempoMap.unshift({ atBeat: 0, bpm: 120 });
+  return { ppq, tempoMap };
+}
+
+/** Beat times (s) of a tempo map up to `durationS`. */
+export function tempoMapBeats(tempoMap: readonly TempoChange[], durationS: number, ppq = PPQ): number[] {
+  const beats: number[] = [];
+  for (let b = 0; ; b++) {
+    const t = tickToSeconds(b * ppq, tempoMap, ppq);
+    if (t > durationS) break;
+    beats.push(t);
+  }
+  return beats;
+}
