@@ -7,9 +7,10 @@
 import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { after, before, describe, it } from 'node:test';
 import { EventType } from '../support/history.ts';
 import { call, registerTenant, type Session } from '../support/accounts.ts';
@@ -25,7 +26,7 @@ async function clickTrack(dir: string, name: string, bpm: number, seconds: numbe
   const period = 60 / bpm;
   const path = join(dir, name);
   const expr = `if(lt(mod(t,${period}),0.012),(0.4+0.5*lt(mod(t,${4 * period}),0.012))*sin(2*PI*1000*t),0)`;
-  await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=${expr}:s=44100:d=${seconds}`, ...extra, path]);
+  await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=exprs='${expr}':s=44100:d=${seconds}`, ...extra, path]);
   return path;
 }
 
@@ -57,6 +58,14 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     form.append('file', new Blob([await readFile(path)]), name);
     const res = await fetch(`${base}/api/v1/music`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
     return { status: res.status, body: (await res.json()) as Body };
+  }
+
+  /** With MOVIOLA_RECORD_HISTORIES=<dir>, keeps the workflow's history for test/replay/histories. */
+  async function recordHistory(workflowId: string, name: string) {
+    const target = process.env.MOVIOLA_RECORD_HISTORIES;
+    if (!target) return;
+    await mkdir(target, { recursive: true });
+    await writeFile(join(target, `${name}.json`), historyToJSON(await stack.temporal.workflow.getHandle(workflowId).fetchHistory()));
   }
 
   async function analysed(id: string): Promise<Body> {
@@ -107,6 +116,8 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     assert.equal((analysis.transcription as Body).status, 'unavailable');
     assert.equal((analysis.transcription as Body).text, null);
     assert.ok(Math.abs(Number(music.duration_ms) - 20_000) < 100);
+    await recordHistory(`music-${String(res.body.music_id)}`, 'analyzeMusic-done-no-provider');
+    await recordHistory(`inspect-music-${String(res.body.music_id)}`, 'inspectMusic-ok');
   });
 
   it('reuses the cached analysis for the same audio: no analysis activity runs', async () => {
@@ -124,6 +135,7 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
     assert.ok(scheduled.includes('findCachedMusicAnalysis'));
     assert.ok(!scheduled.includes('analyzeMusicAudio'), `activities: ${scheduled.join(', ')}`);
+    await recordHistory(`music-${id}`, 'analyzeMusic-cached');
     const original = first.find((m) => m.music_id !== id && m.sha256 === music.sha256)!;
     const originalView = (await call(base, 'GET', `/api/v1/music/${String(original.music_id)}`, { token: alice.access })).body;
     assert.deepEqual((music.analysis as Body).beats_ms, (originalView.analysis as Body).beats_ms);
@@ -166,8 +178,8 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=mono', '-t', '5', silence]);
     const quiet = await upload(silence, 'silence.wav', { artist_id: artistId, declared_genre: 'Gênero Inventado' });
     assert.equal(quiet.status, 202);
-    const six = await clickTrack(dir, 'six-96k.wav', 100, 12, ['-af', 'aresample=96000,pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0']);
-    const sixUp = await upload(six, 'six-96k.wav', { artist_id: artistId });
+    const six = await clickTrack(dir, 'six-96k.flac', 100, 12, ['-af', 'aresample=96000,pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0', '-c:a', 'flac']);
+    const sixUp = await upload(six, 'six-96k.flac', { artist_id: artistId });
     assert.equal(sixUp.status, 202, JSON.stringify(sixUp.body));
 
     const silent = await analysed(String(quiet.body.music_id));
