@@ -1,3 +1,4 @@
+import { seedGenreProfiles } from './genre-profiles.ts';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { ormConfig } from '../../mikro-orm.config.ts';
 
@@ -8,8 +9,9 @@ export function openOrm(database: { url: string; poolMax: number }): Promise<Orm
   return MikroORM.init(ormConfig(database));
 }
 
-/** Applies every pending migration; returns the names applied. */
+/** Applies pending migrations, then brings the seeded reference data (genre profiles) up to date. */
 export async function migrate(orm: Orm): Promise<string[]> {
   const applied = await orm.migrator.up();
+  await seedGenreProfiles(orm.em.fork());
   return applied.map((m) => m.name);
 }

@@ -113,6 +113,10 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     assert.equal(typeof analysis.loudness_lufs, 'number');
     assert.ok((analysis.sections as Body[]).length >= 1);
     assert.deepEqual((analysis.genre as Body).declared, 'forró pé-de-serra');
+    // Inferred against the seeded reference profiles, whatever was declared.
+    assert.ok(['samba', 'rock', 'electronic', 'ballad', 'hip-hop', 'forró'].includes(String((analysis.genre as Body).inferred)), JSON.stringify(analysis.genre));
+    const score = Number((analysis.genre as Body).score);
+    assert.ok(score > 0 && score <= 1, `score ${score}`);
     assert.equal((analysis.transcription as Body).status, 'unavailable');
     assert.equal((analysis.transcription as Body).text, null);
     assert.ok(Math.abs(Number(music.duration_ms) - 20_000) < 100);
@@ -189,6 +193,7 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     assert.equal(typeof a.tempo_reason, 'string');
     assert.deepEqual(a.beats_ms, []);
     assert.equal((a.genre as Body).declared, 'gênero inventado');
+    assert.notEqual((a.genre as Body).inferred, null, 'inferred even for an unknown declared genre');
 
     const surround = await analysed(String(sixUp.body.music_id));
     assert.equal(surround.status, 'done', JSON.stringify(surround.error));
