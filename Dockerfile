@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image, three commands (see docker-compose.yml):
-#   node api/server.ts      node workers/main.ts      node workers/heavy.ts
+# One image, four commands (see docker-compose.yml):
+#   node api/server.ts   node workers/main.ts   node workers/heavy.ts   node workers/ai.ts
 # Node 24 runs the TypeScript sources directly (type stripping); only the workflow bundle is built.
 #
 # `npm install`, not `npm ci`: the registry in use lacks some optional platform packages that the
