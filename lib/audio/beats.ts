@@ -12,9 +12,10 @@
  * - Each beat is placed to a fraction of a frame by a parabola through the local score.
  *
  * Downbeats: for 4 and 3 beats per bar, every bar phase is scored by the mean accent of its beats
- * (low-frequency flux, where kick drums and bass notes land, plus half the full-band flux) minus the
- * mean accent of the other beats. 3/4 is chosen only when its best phase stands out clearly more
- * (×1.5) than 4/4's.
+ * minus the mean accent of the other beats. A beat's accent: its low-frequency flux (kick drums,
+ * bass notes), half its full-band flux, and the harmonic change into it (chords change on bar
+ * lines), each relative to its mean over the track. 3/4 is chosen only when its best phase stands
+ * out clearly more (×1.5) than 4/4's.
  */
 import type { OnsetEnvelope } from './onset.ts';
 
@@ -160,23 +161,87 @@ function peakNear(a: Float32Array, position: number): number {
   return best;
 }
 
+/**
+ * Harmonic change at each beat on the scale of a bar: the cosine distance between the average mel
+ * amplitude spectrum (bands between 60 Hz and 4 kHz) of the `beatsPerBar` beats that start there
+ * and of the `beatsPerBar` beats before. Averaging over a bar hides the melody's note-to-note
+ * changes; chords change on bar lines, so the difference peaks at downbeats.
+ */
+export function harmonicChange(env: OnsetEnvelope, beatFrames: readonly number[], beatsPerBar: number): number[] {
+  const { logMel, nMels } = env;
+  const frames = env.values.length;
+  const count = beatFrames.length;
+  // Band range from the Slaney mel scale (the filterbank's edges are evenly spaced in mel).
+  const melOf = (hz: number) => (hz < 1000 ? hz / (200 / 3) : 15 + Math.log(hz / 1000) / (Math.log(6.4) / 27));
+  const top = melOf(env.sampleRate / 2);
+  const lo = Math.max(0, Math.floor((melOf(60) / top) * (nMels + 1)) - 1);
+  const hi = Math.min(nMels, Math.ceil((melOf(4000) / top) * (nMels + 1)));
+  const width = Math.max(1, hi - lo);
+  // Per beat: the sum of each band over the beat's frames, and the frame count.
+  const sums = new Float64Array(count * width);
+  const counts = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const from = Math.max(0, Math.round(beatFrames[i]));
+    const to = Math.min(frames, i + 1 < count ? Math.round(beatFrames[i + 1]) : from + 1);
+    for (let t = from; t < to; t++) {
+      const row = t * nMels + lo;
+      // Band amplitude (√power) from the dB values: the loud, harmonic content weighs most.
+      for (let m = 0; m < width; m++) sums[i * width + m] += Math.pow(10, logMel[row + m] / 20);
+    }
+    counts[i] = Math.max(0, to - from);
+  }
+  const after = new Float64Array(width);
+  const before = new Float64Array(width);
+  const mean = (out: Float64Array, from: number, to: number): boolean => {
+    out.fill(0);
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      for (let m = 0; m < width; m++) out[m] += sums[i * width + m];
+      n += counts[i];
+    }
+    if (n === 0) return false;
+    for (let m = 0; m < width; m++) out[m] /= n;
+    return true;
+  };
+  const change: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i < beatsPerBar || i + beatsPerBar > count || !mean(after, i, i + beatsPerBar) || !mean(before, i - beatsPerBar, i)) {
+      change.push(NaN);
+      continue;
+    }
+    // Cosine distance between the two bars' average spectra.
+    let dot = 0, na = 0, nb = 0;
+    for (let m = 0; m < width; m++) {
+      dot += after[m] * before[m];
+      na += after[m] * after[m];
+      nb += before[m] * before[m];
+    }
+    change.push(na > 0 && nb > 0 ? 1 - dot / Math.sqrt(na * nb) : 0);
+  }
+  return change;
+}
+
 /** Downbeats among `beatFrames` (see the module comment). */
 export function estimateDownbeats(env: OnsetEnvelope, beatFrames: readonly number[]): Downbeats {
   const count = beatFrames.length;
   if (count < 4) return { beatsPerBar: 4, phase: 0, downbeats: count > 0 ? [beatFrames[0]] : [], strength: 0 };
-  const normalize = (a: Float32Array) => {
-    let max = 0;
-    for (let i = 0; i < a.length; i++) if (a[i] > max) max = a[i];
-    return max > 0 ? 1 / max : 0;
+  const meanOf = (a: number[]) => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
+  const unit = (a: number[]) => {
+    const m = meanOf(a);
+    return m > 0 ? a.map((v) => v / m) : a.map(() => 0);
   };
-  const lowScale = normalize(env.low);
-  const fullScale = normalize(env.values);
-  const accent = beatFrames.map((f) => peakNear(env.low, f) * lowScale + 0.5 * peakNear(env.values, f) * fullScale);
-  let spread = 0;
-  const mean = accent.reduce((s, v) => s + v, 0) / count;
-  for (const a of accent) spread += (a - mean) ** 2;
-  spread = Math.sqrt(spread / count) || 1;
+  const low = unit(beatFrames.map((f) => peakNear(env.low, f)));
+  const full = unit(beatFrames.map((f) => peakNear(env.values, f)));
   const best = (meter: 3 | 4) => {
+    const rawChange = harmonicChange(env, beatFrames, meter);
+    const known = rawChange.filter((v) => Number.isFinite(v));
+    const typical = meanOf(known);
+    const change = rawChange.map((v) => (Number.isFinite(v) && typical > 0 ? v / typical : 1));
+    const accent = beatFrames.map((_, i) => 0.5 * low[i] + 0.25 * full[i] + change[i]);
+    let spread = 0;
+    const mean = meanOf(accent);
+    for (const a of accent) spread += (a - mean) ** 2;
+    spread = Math.sqrt(spread / count) || 1;
     let phase = 0;
     let score = -Infinity;
     for (let p = 0; p < meter; p++) {

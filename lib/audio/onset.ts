@@ -27,6 +27,9 @@ export interface OnsetEnvelope {
   low: Float32Array;
   /** The loudest mel band power in dB (ref 1, amin 1e-10: -100 for digital silence). */
   peakDb: number;
+  /** The log-mel spectrogram the flux came from (dB, floored at peakDb − 80), frames × nMels. */
+  logMel: Float32Array;
+  nMels: number;
 }
 
 export interface OnsetOptions {
@@ -86,5 +89,5 @@ export function onsetStrength(spec: Spectrogram, options: OnsetOptions = {}): On
     values[out] = sum / nMels;
     low[out] = lowSum / lowBands;
   }
-  return { sampleRate: spec.sampleRate, hop: spec.hop, frameRate: spec.sampleRate / spec.hop, values, low, peakDb: peak };
+  return { sampleRate: spec.sampleRate, hop: spec.hop, frameRate: spec.sampleRate / spec.hop, values, low, peakDb: peak, logMel: db, nMels };
 }
