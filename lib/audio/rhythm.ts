@@ -42,10 +42,20 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
  * instead of computed again.
  */
 export function analyzeRhythm(pcm: Float32Array, sampleRate: number, spec?: Spectrogram): RhythmAnalysis {
+  if (!(sampleRate > 0)) throw new RangeError(`sampleRate must be positive, got ${sampleRate}`);
   let peak = 0;
+  let finite = true;
   for (let i = 0; i < pcm.length; i++) {
     const a = Math.abs(pcm[i]);
     if (a > peak) peak = a;
+    else if (!(a >= 0)) finite = false; // NaN; ±Infinity is caught below
+  }
+  if (!finite || peak === Infinity) {
+    // decodePcm never returns these; a direct caller might. Treat them as silence.
+    pcm = pcm.map((v) => (Number.isFinite(v) ? v : 0));
+    if (spec) spec = undefined;
+    peak = 0;
+    for (let i = 0; i < pcm.length; i++) peak = Math.max(peak, Math.abs(pcm[i]));
   }
   if (!(peak >= SILENCE_PEAK)) return noPulse('no pulse: the audio is silent');
   const durationS = pcm.length / sampleRate;

@@ -522,6 +522,13 @@ export const SONGS: SongSpec[] = [
   },
 ];
 
+export const TEMPO_CHANGE_NAME = `drums-tempo-change-${TEMPO_CHANGE_SECTIONS.map((s) => s.bpm).join('-')}`;
+
+/** The names of the ground-truth tracks makeGroundTruth writes, in its order. */
+export function groundTruthNames(): string[] {
+  return [...CLICK_BPMS.map((b) => `click-${b}`), ...DRUM_BPMS.map((b) => `drums-${b}`), TEMPO_CHANGE_NAME, ...SONGS.map((s) => s.name)];
+}
+
 export interface GroundTruthOptions extends FluidsynthSetup {
   /** Only tracks whose name contains one of these strings. */
   only?: string[];
@@ -547,7 +554,7 @@ export async function makeGroundTruth(dir: string, options: GroundTruthOptions):
     if (wanted(name)) tracks.push(await writeSynth(dir, name, 'drums', drumTrack({ sections: [{ bpm, bars }], seed: bpm }), [bpm], bpm));
   }
   {
-    const name = `drums-tempo-change-${TEMPO_CHANGE_SECTIONS.map((s) => s.bpm).join('-')}`;
+    const name = TEMPO_CHANGE_NAME;
     if (wanted(name)) {
       const longest = [...TEMPO_CHANGE_SECTIONS].sort((a, b) => (b.bars * 4 * 60) / b.bpm - (a.bars * 4 * 60) / a.bpm)[0];
       const track = drumTrack({ sections: TEMPO_CHANGE_SECTIONS, seed: 7 });
