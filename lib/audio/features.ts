@@ -246,6 +246,11 @@ export interface FeatureSummary {
   /** RMS in dBFS (frames floored at −100; −100 for digital silence). */
   rmsDbMean: number;
   rmsDbStd: number;
+  /** Fraction of the active frames whose RMS is below the mean RMS of the active frames (0–1). */
+  lowEnergyRatio: number;
+  /** Onset strength (dB): how percussive. */
+  onsetMean: number;
+  onsetStd: number;
 }
 
 /** Mean and (population) standard deviation of each feature over the active frames. */
@@ -296,6 +301,11 @@ export function summarizeFeatures(features: FrameFeatures, active: Uint8Array = 
   const [fluxMean, fluxStd] = stats(features.flux);
   const [zcrMean, zcrStd] = stats(features.zcr);
   const [rmsDbMean, rmsDbStd] = count > 0 ? stats(features.rms, (v) => 20 * Math.log10(Math.max(1e-5, v))) : [SILENT_DB, 0];
+  const [rmsMean] = stats(features.rms);
+  const [onsetMean, onsetStd] = stats(features.onset);
+  let low = 0;
+  for (let t = 0; t < frames; t++) if (active[t] && features.rms[t] < rmsMean) low++;
+  const lowEnergyRatio = count > 0 ? low / count : 0;
   return {
     activeFrames: count,
     mfccMean,
@@ -311,5 +321,8 @@ export function summarizeFeatures(features: FrameFeatures, active: Uint8Array = 
     zcrStd,
     rmsDbMean,
     rmsDbStd,
+    lowEnergyRatio,
+    onsetMean,
+    onsetStd,
   };
 }

@@ -20,9 +20,11 @@ export interface SectionOptions {
   minSectionMs?: number;
   /**
    * Minimum novelty of a boundary: (weighted mean similarity within the two halves) − (mean across
-   * them), in [−2, 2]. Default 0.15: two unrelated halves score ~0.5–1, noise ~0.
+   * them), in [−2, 2]. Default 0.05: two unrelated halves score ~0.5–1, a steady texture ~0.
    */
   minNovelty?: number;
+  /** A boundary's novelty must also reach mean + this × std of the track's novelty curve (default 1). */
+  relativeThreshold?: number;
 }
 
 const MFCC_FROM = 1;
@@ -33,7 +35,8 @@ export function detectSections(features: FrameFeatures, durationMs: number, opti
   const blockMs = options.blockMs ?? 500;
   const kernelMs = options.kernelMs ?? 8000;
   const minSectionMs = options.minSectionMs ?? 8000;
-  const minNovelty = options.minNovelty ?? 0.15;
+  const minNovelty = options.minNovelty ?? 0.05;
+  const relativeThreshold = options.relativeThreshold ?? 1;
   const total = Math.max(0, Math.round(durationMs));
   if (total === 0) return [];
   if (total < 2 * minSectionMs) return [{ startMs: 0, endMs: total }];
@@ -41,11 +44,20 @@ export function detectSections(features: FrameFeatures, durationMs: number, opti
   const vectors = blockVectors(features, blockMs, total);
   const novelty = checkerboardNovelty(vectors.data, vectors.blocks, vectors.dims, Math.max(2, Math.round(kernelMs / blockMs)));
 
-  // Local maxima (±2 blocks) above the floor, strongest first; keep those far enough from the ends and each other.
+  // Local maxima (±2 blocks) above the floor and standing out of this track's novelty (mean + k·std),
+  // strongest first; keep those far enough from the ends and each other.
+  let s1 = 0, s2 = 0;
+  for (let i = 0; i < vectors.blocks; i++) {
+    s1 += novelty[i];
+    s2 += novelty[i] * novelty[i];
+  }
+  const mean = s1 / vectors.blocks;
+  const std = Math.sqrt(Math.max(0, s2 / vectors.blocks - mean * mean));
+  const threshold = Math.max(minNovelty, mean + relativeThreshold * std);
   const candidates: number[] = [];
   for (let i = 1; i < vectors.blocks; i++) {
     const v = novelty[i];
-    if (!(v >= minNovelty)) continue;
+    if (!(v >= threshold)) continue;
     let isPeak = true;
     for (let j = Math.max(1, i - 2); j <= Math.min(vectors.blocks - 1, i + 2) && isPeak; j++) {
       if (novelty[j] > v || (novelty[j] === v && j < i)) isPeak = false;
