@@ -1,8 +1,8 @@
 /**
  * Beat tracking by dynamic programming (Ellis 2007, as librosa.beat.beat_track) and downbeats.
  *
- * - Local score: the onset envelope divided by its standard deviation, convolved with a Gaussian
- *   of σ = period / 32 (±1 period).
+ * - Local score: the onset envelope plus its low-frequency part (LOW_BAND_WEIGHT), divided by its
+ *   standard deviation, convolved with a Gaussian of σ = period / 32 (±1 period).
  * - DP: cumulative[t] = local[t] + max over the previous beat p in [t − 2P, t − P/2] of
  *   cumulative[p] − tightness · log((t − p) / P)², P the local beat period at t (from the tempo
  *   path, so a tempo change is followed), tightness 100 (librosa's default).
@@ -20,18 +20,44 @@
 import type { OnsetEnvelope } from './onset.ts';
 
 export const TIGHTNESS = 100;
+/**
+ * The low-frequency flux added to the onset envelope the tracker follows (scaled to its mean):
+ * kick drums and bass notes fall on beats far more often than guitars and hi-hats, which keeps
+ * the tracker off the off-beats of syncopated sections. On the bench's real songs, weight 1 moves
+ * one song from the off-beat to the beat (F against its chart 0.51 → 0.98) and changes no other;
+ * weight 2 sends another to the off-beat.
+ */
+export const LOW_BAND_WEIGHT = 1;
 
 export interface BeatTrackOptions {
   tightness?: number;
   /** Trim weak leading and trailing beats. Default true. */
   trim?: boolean;
+  /** Weight of the low-frequency flux added to the onset envelope (scaled to the same mean). */
+  lowWeight?: number;
+}
+
+/** values + w · low · (mean(values) / mean(low)). */
+function withLowBand(env: OnsetEnvelope, weight: number): Float32Array {
+  const n = env.values.length;
+  let sv = 0;
+  let sl = 0;
+  for (let i = 0; i < n; i++) {
+    sv += env.values[i];
+    sl += env.low[i];
+  }
+  const scale = sl > 0 ? (weight * sv) / sl : 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = env.values[i] + scale * env.low[i];
+  return out;
 }
 
 /** Beat positions in (fractional) frames. */
 export function trackBeats(env: OnsetEnvelope, localPeriods: Float64Array, options: BeatTrackOptions = {}): number[] {
   const tightness = options.tightness ?? TIGHTNESS;
-  const onset = env.values;
-  const n = onset.length;
+  const n = env.values.length;
+  const lowWeight = options.lowWeight ?? LOW_BAND_WEIGHT;
+  const onset = lowWeight > 0 ? withLowBand(env, lowWeight) : env.values;
   if (n === 0 || localPeriods.length !== n) return [];
   // Normalize by the standard deviation (ddof 1).
   let mean = 0;
