@@ -65,7 +65,10 @@ export function createAnalyzeMusicActivities(deps: AnalyzeMusicAudioDeps) {
         const pcm = await decodePcm(path, { ...run, demuxer: input.demuxer, sampleRate: ANALYSIS_SAMPLE_RATE });
         ctx.heartbeat({ stage: 'analysing' });
         const result = analyzeMusicPcm(pcm.samples, pcm.sampleRate);
-        const genre = inferGenre(result.embedding, await profiles.loadGenreProfiles({ analyzerVersion: ANALYZER_VERSION }));
+        // Digital silence has no genre to infer: its embedding is a unit vector of nothing.
+        const genre: GenreGuess = result.loudness.integratedLufs === null
+          ? { inferred: null, score: null, ranking: [] }
+          : inferGenre(result.embedding, await profiles.loadGenreProfiles({ analyzerVersion: ANALYZER_VERSION }));
 
         let speechKey: string | null = null;
         if (input.prepareSpeech) {

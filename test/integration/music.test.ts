@@ -183,7 +183,7 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     const quiet = await upload(silence, 'silence.wav', { artist_id: artistId, declared_genre: 'Gênero Inventado' });
     assert.equal(quiet.status, 202);
     const six = await clickTrack(dir, 'six-96k.flac', 100, 12, ['-af', 'aresample=96000,pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0', '-c:a', 'flac']);
-    const sixUp = await upload(six, 'six-96k.flac', { artist_id: artistId });
+    const sixUp = await upload(six, 'six-96k.flac', { artist_id: artistId, declared_genre: 'Xote Psicodélico' });
     assert.equal(sixUp.status, 202, JSON.stringify(sixUp.body));
 
     const silent = await analysed(String(quiet.body.music_id));
@@ -193,12 +193,15 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     assert.equal(typeof a.tempo_reason, 'string');
     assert.deepEqual(a.beats_ms, []);
     assert.equal((a.genre as Body).declared, 'gênero inventado');
-    assert.notEqual((a.genre as Body).inferred, null, 'inferred even for an unknown declared genre');
+    assert.equal((a.genre as Body).inferred, null, 'silence has no genre to infer');
 
     const surround = await analysed(String(sixUp.body.music_id));
     assert.equal(surround.status, 'done', JSON.stringify(surround.error));
     const tempo = Number((surround.analysis as Body).tempo_bpm);
     assert.ok([100, 50, 200].some((t) => Math.abs(tempo - t) / t < 0.04), `tempo ${tempo}`);
+    const genre = (surround.analysis as Body).genre as Body;
+    assert.equal(genre.declared, 'xote psicodélico', 'an unknown genre is kept as normalized free text');
+    assert.notEqual(genre.inferred, null, 'and a genre is still inferred');
   });
 
   it('finds similar tracks in the tenant by embedding', async () => {
