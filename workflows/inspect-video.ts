@@ -2,9 +2,8 @@
  * inspectVideo (id `inspect-<jobId>`): probes an uploaded video before its frames job is created,
  * so the API answers 422 INVALID_MEDIA at once without running ffprobe itself.
  */
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { ProbedMedia, ProbeMediaActivities } from '../activities/media/probe-uploaded-media.ts';
-import { JobKindKey, OwnerIdKey, StageKey, StageSinceKey, TenantIdKey } from '../lib/temporal/search-attributes.ts';
+import type { ProbedMedia } from '../activities/media/probe-uploaded-media.ts';
+import { inspectUploadedObject } from './inspect-upload.ts';
 
 export interface InspectVideoInput {
   tenantId: string;
@@ -12,18 +11,6 @@ export interface InspectVideoInput {
   storageKey: string;
 }
 
-const media = proxyActivities<ProbeMediaActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: ['INVALID_MEDIA', 'PROBE_TIMEOUT', 'UPLOAD_MISSING'] },
-});
-
 export async function inspectVideo(input: InspectVideoInput): Promise<ProbedMedia> {
-  upsertSearchAttributes([
-    { key: TenantIdKey, value: input.tenantId },
-    { key: OwnerIdKey, value: input.ownerId },
-    { key: JobKindKey, value: 'inspect' },
-    { key: StageKey, value: 'probing' },
-    { key: StageSinceKey, value: new Date() }, // workflow time: deterministic
-  ]);
-  return media.probeUploadedMedia({ tenantId: input.tenantId, storageKey: input.storageKey, workflowId: workflowInfo().workflowId, accept: 'video' });
+  return inspectUploadedObject(input, { accept: 'video' });
 }

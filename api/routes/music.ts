@@ -7,8 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { extname } from 'node:path';
 import Router from '@koa/router';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
 import { MUSIC_STATUSES, MusicAsset, type IMusicAsset } from '../../entities/index.ts';
@@ -18,21 +16,19 @@ import { withDependency } from '../../lib/dependencies.ts';
 import { AppError, notFound, validationFailed } from '../../lib/errors.ts';
 import { musicOriginalKey, sanitizeFilename } from '../../lib/storage/index.ts';
 import { JobKindKey, OwnerIdKey, StageKey, StageSinceKey, TenantIdKey } from '../../lib/temporal/search-attributes.ts';
-import type { ProbedMedia } from '../../activities/media/probe-uploaded-media.ts';
 import type { analyzeMusic } from '../../workflows/analyze-music.ts';
-import type { inspectMusic } from '../../workflows/inspect-music.ts';
 import { currentUser } from '../auth/authenticate.ts';
-import type { ApiDeps, AuthUser } from '../context.ts';
+import type { ApiDeps } from '../context.ts';
 import { findTenantArtist } from '../music/find-artist.ts';
 import { musicView, MusicViewSchema, type AnalysisRow } from '../music/music-view.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { afterCursor, decodeCursor, PageQuerySchema, pageOf } from '../pagination.ts';
 import { enforceLimit, type Limiter } from '../rate-limits.ts';
 import { readStoredHead } from '../uploads/read-head.ts';
+import { inspectUpload } from '../uploads/inspect-upload.ts';
 import { receiveFiles } from '../uploads/receive-file.ts';
 
 export const MIN_AUDIO_MS = 2_000;
-const INSPECT_DEADLINE_MS = 60_000;
 const START_DEADLINE_MS = 5_000;
 const IdParams = z.object({ id: z.string().max(64) });
 const MEDIA_EXTENSIONS = Object.entries(ASSET_EXTENSIONS).filter(([, v]) => v.family === 'media').map(([ext]) => ext);
@@ -64,26 +60,6 @@ async function loadAnalysis(em: EntityManager, music: IMusicAsset): Promise<Anal
 export function createMusicRouter(deps: ApiDeps, registry: ApiRegistry, uploads: Limiter | null): Router {
   const router = new Router();
   const { config, orm, storage, temporal } = deps;
-
-  async function inspect(user: AuthUser, musicId: string, key: string, filename: string): Promise<ProbedMedia> {
-    try {
-      return await withDependency('temporal', () => temporal.withDeadline(Date.now() + INSPECT_DEADLINE_MS, () =>
-        temporal.workflow.execute<typeof inspectMusic>('inspectMusic', {
-          workflowId: `inspect-music-${musicId}`,
-          taskQueue: config.temporal.taskQueue,
-          args: [{ tenantId: user.tenantId, ownerId: user.id, storageKey: key }],
-          workflowExecutionTimeout: '2 minutes',
-          staticSummary: `Inspect track ${filename}`,
-        }),
-      ));
-    } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause?.cause ?? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && (cause.type === 'INVALID_MEDIA' || cause.type === 'PROBE_TIMEOUT')) {
-        throw new AppError(422, 'INVALID_MEDIA', `${filename}: ${cause.message}`, { details: { filename } });
-      }
-      throw err;
-    }
-  }
 
   registry.addRoute(router, {
     method: 'post', path: '/api/v1/music', operationId: 'uploadMusic', tags: ['Music'], auth: 'user',
@@ -127,7 +103,10 @@ export function createMusicRouter(deps: ApiDeps, registry: ApiRegistry, uploads:
       const artist = await findTenantArtist(orm.em.fork(), user.tenantId, parsed.data.artist_id);
       const sniffed = sniffAsset(await readStoredHead(storage, file.bucket, file.key, SNIFF_BYTES), filename, { maxImagePixels: config.assets.maxImagePixels });
       if (!sniffed.ok) throw new AppError(sniffed.status, sniffed.code, `${filename}: ${sniffed.message}`);
-      const probed = await inspect(user, musicId, file.key, filename);
+      const probed = await inspectUpload(temporal, {
+        workflowType: 'inspectMusic', workflowId: `inspect-music-${musicId}`, taskQueue: config.temporal.taskQueue,
+        input: { tenantId: user.tenantId, ownerId: user.id, storageKey: file.key }, filename,
+      });
       if (!probed.streams.some((s) => s.type === 'audio')) throw new AppError(422, 'NO_AUDIO_STREAM', `${filename} has no audio stream`);
       const durationMs = probed.duration_ms;
       if (durationMs !== null && durationMs < MIN_AUDIO_MS) throw new AppError(422, 'AUDIO_TOO_SHORT', `${filename} lasts ${durationMs} ms; at least ${MIN_AUDIO_MS} ms are needed`);

@@ -7,8 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { extname } from 'node:path';
 import Router from '@koa/router';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
 import { Job, JobEvent, JOB_STATUSES, TERMINAL_JOB_STATUSES, type IJob } from '../../entities/index.ts';
@@ -17,7 +15,6 @@ import { withDependency } from '../../lib/dependencies.ts';
 import { AppError, notFound } from '../../lib/errors.ts';
 import { transitionJob } from '../../lib/jobs/projection.ts';
 import { framesOriginalKey, sanitizeFilename } from '../../lib/storage/index.ts';
-import type { inspectVideo } from '../../workflows/inspect-video.ts';
 import type { ProbedMedia } from '../../activities/media/probe-uploaded-media.ts';
 import { currentUser } from '../auth/authenticate.ts';
 import type { ApiDeps, AuthUser } from '../context.ts';
@@ -26,10 +23,10 @@ import { jobView, JobViewSchema } from '../frames/job-view.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { afterCursor, decodeCursor, PageQuerySchema, pageOf } from '../pagination.ts';
 import { enforceLimit, type Limiter } from '../rate-limits.ts';
-import { receiveFiles, type ReceivedFile } from '../uploads/receive-file.ts';
+import { inspectUpload } from '../uploads/inspect-upload.ts';
+import { receiveFiles } from '../uploads/receive-file.ts';
 
 export const MAX_VIDEOS_PER_UPLOAD = 10;
-const INSPECT_DEADLINE_MS = 60_000;
 const IdParams = z.object({ id: z.string().max(64) });
 
 /** The caller's own job (another user's or tenant's is 404). */
@@ -38,26 +35,6 @@ export async function findOwnJob(em: EntityManager, user: AuthUser, id: string):
   const job = await withDependency('postgresql', () => em.findOne(Job, { id, tenantId: user.tenantId, ownerId: user.id }));
   if (!job) throw notFound('Job');
   return job;
-}
-
-async function inspect(temporal: Client, taskQueue: string, user: AuthUser, jobId: string, file: ReceivedFile): Promise<ProbedMedia> {
-  try {
-    return await withDependency('temporal', () => temporal.withDeadline(Date.now() + INSPECT_DEADLINE_MS, () =>
-      temporal.workflow.execute<typeof inspectVideo>('inspectVideo', {
-        workflowId: `inspect-${jobId}`,
-        taskQueue,
-        args: [{ tenantId: user.tenantId, ownerId: user.id, storageKey: file.key }],
-        workflowExecutionTimeout: '2 minutes',
-        staticSummary: `Inspect upload ${sanitizeFilename(file.filename)}`,
-      }),
-    ));
-  } catch (err) {
-    const cause = err instanceof WorkflowFailedError ? err.cause?.cause ?? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && (cause.type === 'INVALID_MEDIA' || cause.type === 'PROBE_TIMEOUT')) {
-      throw new AppError(422, 'INVALID_MEDIA', `${sanitizeFilename(file.filename)}: ${cause.message}`, { details: { filename: sanitizeFilename(file.filename) } });
-    }
-    throw err;
-  }
 }
 
 export function createVideosRouter(deps: ApiDeps, registry: ApiRegistry, uploads: Limiter | null): Router {
@@ -105,7 +82,10 @@ export function createVideosRouter(deps: ApiDeps, registry: ApiRegistry, uploads
     try {
       const empty = files.find((f) => f.sizeBytes === 0);
       if (empty) throw new AppError(422, 'EMPTY_FILE', `${sanitizeFilename(empty.filename)} is empty`, { details: { filename: sanitizeFilename(empty.filename) } });
-      probed = await Promise.all(files.map((file, i) => inspect(temporal, config.temporal.taskQueue, user, jobIds[i]!, file)));
+      probed = await Promise.all(files.map((file, i) => inspectUpload(temporal, {
+        workflowType: 'inspectVideo', workflowId: `inspect-${jobIds[i]!}`, taskQueue: config.temporal.taskQueue,
+        input: { tenantId: user.tenantId, ownerId: user.id, storageKey: file.key }, filename: sanitizeFilename(file.filename),
+      })));
     } catch (err) {
       await discardAll();
       throw err;
