@@ -83,15 +83,12 @@ function assertAccurate(track: GroundTruthTrack, rhythm: RhythmAnalysis, label =
 }
 
 describe('beat and tempo accuracy on ground truth', () => {
-  const downbeatScores = new Map<string, number>();
-
   for (const name of groundTruthNames()) {
     it(`${name}: tempo Accuracy2 and beat F-measure ≥ 0.9`, async (t) => {
       const track = (await truth).get(name);
       assert.ok(track, `ground truth ${name} was not generated`);
       const { rhythm } = await analyzeFile(track.path);
       const s = score(track, rhythm);
-      downbeatScores.set(name, s.downbeats.fMeasure);
       t.diagnostic(
         `${name}: true ${track.temposBpm.join('→')} BPM, estimated ${rhythm.tempoBpm} (Accuracy2 ${s.accuracy2 ? 'yes' : 'no'}), ` +
           `beat F ${s.beats.fMeasure.toFixed(3)} (P ${s.beats.precision.toFixed(3)}, R ${s.beats.recall.toFixed(3)}), downbeat F ${s.downbeats.fMeasure.toFixed(3)}`,
