@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { after, before, describe, it } from 'node:test';
+import { createMusicDbActivities } from '../../activities/db/music.ts';
+import { ANALYZER_VERSION } from '../../lib/audio/analysis.ts';
 import { EventType } from '../support/history.ts';
 import { call, registerTenant, type Session } from '../support/accounts.ts';
 import { makePng, tempDir } from '../support/media.ts';
@@ -140,6 +142,11 @@ describe('music analysis on the real stack', { timeout: 420_000 }, () => {
     assert.ok(scheduled.includes('findCachedMusicAnalysis'));
     assert.ok(!scheduled.includes('analyzeMusicAudio'), `activities: ${scheduled.join(', ')}`);
     await recordHistory(`music-${id}`, 'analyzeMusic-cached');
+    // The cache key carries the analyzer version: another version finds nothing, so it recomputes.
+    const db = createMusicDbActivities({ orm: stack.orm });
+    const key = { tenantId: alice.tenantId, sha256: String(music.sha256) };
+    assert.notEqual(await db.findCachedMusicAnalysis({ ...key, analyzerVersion: ANALYZER_VERSION }), null);
+    assert.equal(await db.findCachedMusicAnalysis({ ...key, analyzerVersion: `${ANALYZER_VERSION}-next` }), null);
     const original = first.find((m) => m.music_id !== id && m.sha256 === music.sha256)!;
     const originalView = (await call(base, 'GET', `/api/v1/music/${String(original.music_id)}`, { token: alice.access })).body;
     assert.deepEqual((music.analysis as Body).beats_ms, (originalView.analysis as Body).beats_ms);
