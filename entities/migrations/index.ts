@@ -5,6 +5,7 @@ import { Migration0003FramesJobs } from './0003-frames-jobs.ts';
 import { Migration0004Assets } from './0004-assets.ts';
 import { Migration0005AssetIngest } from './0005-asset-ingest.ts';
 import { Migration0006Music } from './0006-music.ts';
+import { Migration0007ClipJobs } from './0007-clip-jobs.ts';
 
 export const MIGRATIONS = [
   { name: '0001-probe-jobs', class: Migration0001ProbeJobs },
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   { name: '0004-assets', class: Migration0004Assets },
   { name: '0005-asset-ingest', class: Migration0005AssetIngest },
   { name: '0006-music', class: Migration0006Music },
+  { name: '0007-clip-jobs', class: Migration0007ClipJobs },
 ];
