@@ -18,7 +18,9 @@
  *    neighbouring step is more than 1 / 1.6 of the candidate's and the three samples lie nearly on
  *    one line in pixel space (collinearity ≤ 1.25), the candidate is one step of a transition. So
  *    is a candidate across which the change keeps growing (the sample before it against the one
- *    two after it differs by more than 1.6 × its own score).
+ *    two after it differs by more than 1.6 × its own score), and one that makes less than 55 % of
+ *    the change from 3 samples before it to 2 after it along a nearly straight path (collinearity
+ *    ≤ 1.3): the last test holds when sampling jitters and a dissolve's steps come out uneven.
  * 4. Flashes are not cuts: when the picture after a candidate step returns within 3 samples to
  *    what it was before it (A → B → A: a one-frame flash, a strobe, a flash frame), the step and
  *    its return are both dropped.
@@ -58,6 +60,12 @@ export interface SceneOptions {
   collinear?: number;
   /** Largest change across a cut (sample before → two after) over the cut's own score. Default 1.6. */
   spread?: number;
+  /** The window of the spread-out test: samples before and after the step. Defaults 3 and 2. */
+  spanBefore?: number;
+  spanAfter?: number;
+  /** A step under this share of the window's change, on a path this straight, is part of a transition. Defaults 0.55 and 1.3. */
+  spanShare?: number;
+  spanCollinear?: number;
   /** Samples within which a picture that returns makes a flash. Default 3. */
   flashSpan?: number;
   /** The return of a flash: distance to the picture before it at most this share of the step. Default 0.4. */
@@ -73,6 +81,10 @@ export const SCENE_DEFAULTS = {
   sharpness: 1.6,
   collinear: 1.25,
   spread: 1.6,
+  spanBefore: 3,
+  spanAfter: 2,
+  spanShare: 0.55,
+  spanCollinear: 1.3,
   flashSpan: 3,
   flashReturn: 0.4,
   minShotMs: 500,
@@ -113,6 +125,13 @@ export function changeScore(a: SceneFeatures, b: SceneFeatures): number {
   for (let i = 0; i < n; i++) sum += Math.abs(a.blocks[i] - b.blocks[i]);
   const layout = n > 0 ? Math.min(1, (BLOCK_GAIN * sum) / n / 255) : 0;
   return (colour + layout) / 2;
+}
+
+/** Euclidean distance of two block-mean vectors. */
+export function blockDistance(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (b[i] - a[i]) ** 2;
+  return Math.sqrt(sum);
 }
 
 /**
@@ -215,6 +234,16 @@ export function detectCuts(frames: readonly SceneFeatures[], options: SceneOptio
     if (right * o.sharpness > s && collinearity(frames[k - 1].blocks, frames[k].blocks, frames[k + 1].blocks) <= o.collinear) gradual = true;
     if (left * o.sharpness > s && collinearity(frames[k - 2].blocks, frames[k - 1].blocks, frames[k].blocks) <= o.collinear) gradual = true;
     if (!gradual && k >= 2 && k + 1 < n) gradual = distance(k - 2, k + 1) > o.spread * s;
+    // Over a wider window (3 samples before the step, 2 after): a transition spreads its change,
+    // so this step is a small part of a nearly straight path from the first picture to the last;
+    // a cut is most of it. This holds when the sampling jitters (non-reference pictures skipped,
+    // variable frame rate) and the steps of a dissolve come out uneven.
+    if (!gradual) {
+      const a = frames[Math.max(0, k - o.spanBefore)].blocks;
+      const z = frames[Math.min(n - 1, k + o.spanAfter)].blocks;
+      const span = blockDistance(a, z);
+      if (span > 0 && blockDistance(frames[k - 1].blocks, frames[k].blocks) < o.spanShare * span && collinearity(a, frames[k].blocks, z) <= o.spanCollinear) gradual = true;
+    }
     verdicts.set(k, gradual ? 'gradual' : 'cut');
   }
 

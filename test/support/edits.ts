@@ -245,9 +245,23 @@ export async function buildEdit(dir: string, spec: EditSpec): Promise<BuiltEdit>
 const lavfi = (graph: string): ShotSource => ({ kind: 'lavfi', graph });
 const still = (graph: string, zoom = false, at = 25): ShotSource => ({ kind: 'still', graph, zoom, at });
 
+/** The random sources (`life`, `cellauto`, `sierpinski`, `gradients`) seeded, so that an edit renders the same every time. */
+function seeded(graph: string, seed: number): string {
+  const name = graph.split('=')[0];
+  const key = name === 'cellauto' ? 'random_seed' : ['life', 'sierpinski', 'gradients'].includes(name) ? 'seed' : null;
+  if (!key) return graph;
+  const rest = graph.includes('=') ? graph.slice(graph.indexOf('=') + 1).split(':').filter((kv) => !kv.startsWith(`${key}=`)) : [];
+  return `${name}=${[...rest, `${key}=${seed}`].join(':')}`;
+}
+
+/** Seeds every random source of `shots` (seed + shot index). */
+function seedShots(shots: EditShot[], seed: number): EditShot[] {
+  return shots.map((shot, i) => ({ ...shot, source: { ...shot.source, graph: seeded(shot.source.graph, seed * 100 + i) } }));
+}
+
 const DEEP_MANDELBROT = 'mandelbrot=start_x=-0.743643887037151:start_y=0.131825904205330:start_scale=0.01:outer=normalized_iteration_count';
 const LIFE_GREEN = 'life=mold=10:ratio=0.1:death_color=#C83232:life_color=#00ff00';
-const LIFE_BLUE = 'life=mold=25:ratio=0.3:seed=5:death_color=#202080:life_color=#ffff40';
+const LIFE_BLUE = 'life=mold=25:ratio=0.3:death_color=#202080:life_color=#ffff40';
 
 /**
  * The mixed edit (~50 s, 25 fps): 20 hard cuts between distinct sources at irregular frame counts
@@ -255,11 +269,11 @@ const LIFE_BLUE = 'life=mold=25:ratio=0.3:seed=5:death_color=#202080:life_color=
  * black, a one-frame white flash inside a moving shot, two static shots (colour bars; a held
  * still) and a still moved by zoompan; a drum track with a 2 s gap whose end is an entry.
  */
-export function mixedEdit(): EditSpec {
+export function mixedEdit(seed = 1): EditSpec {
   return {
-    name: 'mixed',
+    name: seed === 1 ? 'mixed' : `mixed-${seed}`,
     audio: { bpm: 112, gapMs: [50_800, 52_800] },
-    shots: [
+    shots: seedShots([
       { source: lavfi('testsrc2'), frames: 87 },
       { source: lavfi('mandelbrot'), frames: 63 },
       { source: lavfi('smptebars'), frames: 101, static: true },
@@ -283,7 +297,7 @@ export function mixedEdit(): EditSpec {
       { source: lavfi('smptehdbars'), frames: 39 },
       { source: lavfi('cellauto=rule=90'), frames: 66 },
       { source: lavfi('testsrc2'), frames: 75, filters: 'negate' },
-    ],
+    ], seed),
   };
 }
 
@@ -292,11 +306,11 @@ export function mixedEdit(): EditSpec {
  * mandelbrot views, two gradients, testsrc and testsrc2, the same pattern recoloured), a flash
  * in a short shot; no transitions.
  */
-export function fastEdit(): EditSpec {
+export function fastEdit(seed = 1): EditSpec {
   return {
-    name: 'fast',
+    name: seed === 1 ? 'fast' : `fast-${seed}`,
     audio: { bpm: 128, seed: 3 },
-    shots: [
+    shots: seedShots([
       { source: lavfi('mandelbrot'), frames: 31 },
       { source: lavfi('mandelbrot=start_x=-0.75:start_y=0.1:start_scale=0.3:end_scale=0.05'), frames: 27 },
       { source: lavfi('testsrc'), frames: 36 },
@@ -320,7 +334,7 @@ export function fastEdit(): EditSpec {
       { source: lavfi('smptehdbars'), frames: 19 },
       { source: lavfi('testsrc2'), frames: 37, filters: 'negate' },
       { source: lavfi('sierpinski=type=triangle'), frames: 29 },
-    ],
+    ], seed),
   };
 }
 
@@ -336,4 +350,52 @@ export function singleColourEdit(options: { seconds?: number; audio?: boolean; c
 /** A still picture held for the whole video (a still image sequence), without audio. */
 export function stillEdit(seconds = 5): EditSpec {
   return { name: 'still', audio: false, shots: [{ source: still('testsrc2'), frames: Math.round(seconds * 25) }] };
+}
+
+export interface CutScore {
+  matches: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Estimated − true (ms) of each match. */
+  errorsMs: number[];
+  /** True cuts without a match, and reported cuts without one. */
+  missedMs: number[];
+  falseMs: number[];
+}
+
+/**
+ * Scene-cut precision / recall / F1 with one-to-one matching within ±toleranceMs (greedy in time
+ * order, a maximum matching for events on a line, as mir_eval.util.match_events). Both empty: 1.
+ */
+export function scoreCuts(referenceMs: readonly number[], estimatedMs: readonly number[], toleranceMs: number): CutScore {
+  const ref = [...referenceMs].sort((a, b) => a - b);
+  const est = [...estimatedMs].sort((a, b) => a - b);
+  const errorsMs: number[] = [];
+  const hitRef = new Set<number>();
+  const hitEst = new Set<number>();
+  let i = 0;
+  let j = 0;
+  while (i < ref.length && j < est.length) {
+    const d = est[j] - ref[i];
+    if (Math.abs(d) <= toleranceMs + 1e-6) {
+      errorsMs.push(d);
+      hitRef.add(i++);
+      hitEst.add(j++);
+    } else if (d < 0) j++;
+    else i++;
+  }
+  const matches = errorsMs.length;
+  const precision = est.length === 0 ? (ref.length === 0 ? 1 : 0) : matches / est.length;
+  const recall = ref.length === 0 ? (est.length === 0 ? 1 : 0) : matches / ref.length;
+  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  return {
+    matches,
+    precision,
+    recall,
+    f1,
+    errorsMs,
+    missedMs: ref.filter((_, k) => !hitRef.has(k)),
+    falseMs: est.filter((_, k) => !hitEst.has(k)),
+  };
 }

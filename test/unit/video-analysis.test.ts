@@ -157,6 +157,14 @@ describe('cut detection on synthetic sequences', () => {
     assert.deepEqual(det.cutsMs, []);
   });
 
+  it('reports no cut inside a dissolve sampled with jitter (uneven steps, as when pictures are skipped)', () => {
+    const progress = [0.04, 0.1, 0.3, 0.34, 0.56, 0.6, 0.82, 0.86, 1];
+    const pics = [...still(GRADIENT, 2), ...progress.map((t) => blend(GRADIENT, BLOB, t)), ...still(BLOB, 2)];
+    const det = detectCuts(features(pics), { fps: FPS });
+    assert.deepEqual(det.cutsMs, []);
+    assert.ok(det.candidates.every((c) => c.verdict === 'gradual'));
+  });
+
   it('reports nothing inside a static shot, a noisy static shot or a busy shot, but the cut out of the busy shot', () => {
     const quiet = detectCuts(features([...still(GRADIENT, 5)]), { fps: FPS });
     assert.deepEqual(quiet.cutsMs, []);
