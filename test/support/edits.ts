@@ -12,6 +12,7 @@
  * in real uploads) + AAC in MP4.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,7 +24,9 @@ const run = promisify(execFile);
 export type ShotSource =
   | { kind: 'lavfi'; graph: string }
   /** Frame `at` (default 25) of the source, held for the whole shot (`zoom`: false) or slowly zoomed into with `zoompan`. */
-  | { kind: 'still'; graph: string; at?: number; zoom?: boolean };
+  | { kind: 'still'; graph: string; at?: number; zoom?: boolean }
+  /** Real footage: a video file from `startS` seconds (the `movie` source filter; its pictures resampled to the edit's rate). */
+  | { kind: 'movie'; path: string; startS: number };
 
 export interface EditShot {
   source: ShotSource;
@@ -101,6 +104,10 @@ export function shotChain(shot: EditShot, label: string, width: number, height: 
   let chain: string;
   if (src.kind === 'lavfi') {
     chain = `${withGeometry(src.graph, width, height, fps)},trim=end_frame=${n},setpts=PTS-STARTPTS`;
+  } else if (src.kind === 'movie') {
+    // Filter-graph escaping is layered; plain paths need none, so only those are accepted.
+    if (!/^[\w./-]+$/.test(src.path)) throw new RangeError(`movie path ${JSON.stringify(src.path)} has characters a filter graph would need escaped`);
+    chain = `movie=filename=${src.path}:seek_point=${src.startS},setpts=PTS-STARTPTS,fps=${fps},trim=end_frame=${n},setpts=PTS-STARTPTS`;
   } else {
     const at = src.at ?? 25;
     const still = `${withGeometry(src.graph, width, height, fps)},trim=start_frame=${at}:end_frame=${at + 1},setpts=PTS-STARTPTS`;
@@ -184,8 +191,12 @@ export function planEdit(spec: EditSpec): {
   return { graph: parts.join(';'), frames: acc, cutFrames, gradualFrames, flashFrames, staticFrames };
 }
 
-/** Renders `spec` into `dir/<name>.mp4` and returns it with its truth. */
-export async function buildEdit(dir: string, spec: EditSpec): Promise<BuiltEdit> {
+/**
+ * Renders `spec` into `dir/<name>.mp4` and returns it with its truth. With `reuseExisting`, an
+ * existing file of that name is taken as this edit's rendering (edits render deterministically:
+ * the random sources are seeded and x264 is deterministic) and only the truth is computed.
+ */
+export async function buildEdit(dir: string, spec: EditSpec, options: { reuseExisting?: boolean } = {}): Promise<BuiltEdit> {
   const fps = spec.fps ?? 25;
   const width = spec.width ?? 640;
   const height = spec.height ?? 360;
@@ -210,8 +221,8 @@ export async function buildEdit(dir: string, spec: EditSpec): Promise<BuiltEdit>
     }
     beatsMs = track.beatsS.map((s) => Math.round(s * 1000)).filter((t) => t < durationS * 1000 && !(gap && t >= gap[0] && t < gap[1]));
     const wav = join(dir, `${spec.name}.wav`);
-    await writeFile(wav, wavBytes(track.samples, track.sampleRate));
     args.push('-i', wav);
+    if (!(options.reuseExisting && existsSync(path))) await writeFile(wav, wavBytes(track.samples, track.sampleRate));
   }
   args.push('-filter_complex', plan.graph, '-map', '[v]');
   if (hasAudio) args.push('-map', '0:a', '-c:a', 'aac', '-b:a', '128k', '-ac', '1');
@@ -219,10 +230,12 @@ export async function buildEdit(dir: string, spec: EditSpec): Promise<BuiltEdit>
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
     '-t', durationS.toFixed(4), '-movflags', '+faststart', path,
   );
-  await run(FFMPEG(), args, { maxBuffer: 16 * 1024 * 1024 });
-  // The truth holds only if every shot got exactly its frames: check the total from the MP4 header.
-  const { stdout } = await run(FFPROBE(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=nb_frames', '-of', 'csv=p=0', path]);
-  if (Number(stdout.trim()) !== plan.frames) throw new Error(`edit ${spec.name}: ${stdout.trim()} frames rendered, ${plan.frames} planned`);
+  if (!(options.reuseExisting && existsSync(path))) {
+    await run(FFMPEG(), args, { maxBuffer: 16 * 1024 * 1024 });
+    // The truth holds only if every shot got exactly its frames: check the total from the MP4 header.
+    const { stdout } = await run(FFPROBE(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=nb_frames', '-of', 'csv=p=0', path]);
+    if (Number(stdout.trim()) !== plan.frames) throw new Error(`edit ${spec.name}: ${stdout.trim()} frames rendered, ${plan.frames} planned`);
+  }
   return {
     name: spec.name,
     path,
@@ -256,7 +269,7 @@ function seeded(graph: string, seed: number): string {
 
 /** Seeds every random source of `shots` (seed + shot index). */
 function seedShots(shots: EditShot[], seed: number): EditShot[] {
-  return shots.map((shot, i) => ({ ...shot, source: { ...shot.source, graph: seeded(shot.source.graph, seed * 100 + i) } }));
+  return shots.map((shot, i) => (shot.source.kind === 'movie' ? shot : { ...shot, source: { ...shot.source, graph: seeded(shot.source.graph, seed * 100 + i) } }));
 }
 
 const DEEP_MANDELBROT = 'mandelbrot=start_x=-0.743643887037151:start_y=0.131825904205330:start_scale=0.01:outer=normalized_iteration_count';
