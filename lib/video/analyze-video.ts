@@ -10,8 +10,8 @@
  *
  * Then, in pure functions (exported for tests):
  * - scene cuts (lib/video/scenes.ts);
- * - per second: motion energy (mean over the second's sample pairs, pairs at cuts left out: a cut
- *   is not motion), black and frozen (more than half of the second's samples / pairs), the mean
+ * - per second: motion energy (mean over the second's sample pairs, pairs at cuts and in and out
+ *   of flashes left out: they are not motion; divided by MOTION_FULL_SCALE and capped at 1), black and frozen (more than half of the second's samples / pairs), the mean
  *   HSV histogram and the pHash of the sample at the middle of the second (lib/video/visual.ts);
  *   seconds past the last sample (a video stream shorter than the file) repeat the last picture,
  *   frozen, as a player shows it;
@@ -38,7 +38,7 @@ import { stft } from '../audio/spectrogram.ts';
 import { monotonicProgress, RenderError } from '../ffmpeg/ingest/run-ffmpeg.ts';
 import { FRAME_HEIGHT, FRAME_WIDTH, SAMPLE_FPS, sampleFrames } from './frames.ts';
 import { detectCuts, sceneFeatures, type SceneDetection, type SceneFeatures } from './scenes.ts';
-import { FROZEN_MOTION, HSV_BINS, hsvHistogram, isBlackFrame, lumaOf, motionEnergy, perceptualHash } from './visual.ts';
+import { FROZEN_MOTION, HSV_BINS, hsvHistogram, isBlackFrame, lumaOf, MOTION_FULL_SCALE, motionEnergy, perceptualHash } from './visual.ts';
 
 export interface AnalyzeVideoOptions {
   ffmpegPath: string;
@@ -119,7 +119,7 @@ export interface VisualSeries {
   frozen: boolean[];
   hsv: number[][];
   phash: string[];
-  /** Motion per sample pair with the cut pairs zeroed (the impacts' motion cue). */
+  /** Motion per sample pair with the cut and flash pairs zeroed (the impacts' motion cue). */
   pairMotion: number[];
   scenes: SceneDetection;
 }
@@ -134,7 +134,8 @@ export function visualSeries(acc: FrameAccumulator, seconds: number): VisualSeri
   const fps = acc.fps;
   const n = acc.count;
   const scenes = detectCuts(acc.features, { fps });
-  const cutPairs = new Set(scenes.candidates.filter((c) => c.verdict === 'cut').map((c) => c.index));
+  // Cuts and flashes are not motion.
+  const cutPairs = new Set([...scenes.candidates.filter((c) => c.verdict === 'cut').map((c) => c.index), ...scenes.flashPairs]);
   const pairMotion = acc.motion.map((m, k) => (k === 0 || cutPairs.has(k) ? 0 : m));
   const motion: number[] = [];
   const black: boolean[] = [];
@@ -171,7 +172,7 @@ export function visualSeries(acc: FrameAccumulator, seconds: number): VisualSeri
       }
     }
     const count = to - from;
-    motion.push(mCount > 0 ? round(mSum / mCount, 4) : 0);
+    motion.push(mCount > 0 ? round(Math.min(1, mSum / mCount / MOTION_FULL_SCALE), 4) : 0);
     lastBlack = dark * 2 > count;
     black.push(lastBlack);
     frozen.push(pairs === 0 ? true : still * 2 > pairs);

@@ -109,6 +109,8 @@ export interface SceneDetection {
   thresholds: Float32Array;
   /** Every local peak above its threshold, with what became of it. */
   candidates: SceneCandidate[];
+  /** Pair indices from the step into each rejected flash to the step out of it. */
+  flashPairs: number[];
 }
 
 /** The features of one sampled RGB24 picture. */
@@ -201,6 +203,7 @@ export function detectCuts(frames: readonly SceneFeatures[], options: SceneOptio
   const timeOf = (k: number) => Math.round((k * 1000) / fps);
   const candidates: SceneCandidate[] = [];
   const verdicts = new Map<number, CandidateVerdict>();
+  const flashPairs = new Set<number>();
 
   const peaks: number[] = [];
   for (let k = 1; k < n; k++) {
@@ -218,8 +221,13 @@ export function detectCuts(frames: readonly SceneFeatures[], options: SceneOptio
     // step itself is the return of such a flash.
     let flash = false;
     for (let j = 1; j <= o.flashSpan && !flash; j++) {
-      if (k + j < n && distance(k - 1, k + j) <= o.flashReturn * s) flash = true;
-      if (k - 1 - j >= 0 && distance(k - 1 - j, k) <= o.flashReturn * s) flash = true;
+      if (k + j < n && distance(k - 1, k + j) <= o.flashReturn * s) {
+        flash = true;
+        for (let p = k; p <= k + j; p++) flashPairs.add(p);
+      } else if (k - 1 - j >= 0 && distance(k - 1 - j, k) <= o.flashReturn * s) {
+        flash = true;
+        for (let p = k - j; p <= k; p++) flashPairs.add(p);
+      }
     }
     if (flash) {
       verdicts.set(k, 'flash');
@@ -264,7 +272,7 @@ export function detectCuts(frames: readonly SceneFeatures[], options: SceneOptio
   for (const k of peaks) {
     candidates.push({ index: k, timeMs: timeOf(k), score: round4(scores[k]), threshold: round4(thresholds[k]), verdict: verdicts.get(k)! });
   }
-  return { cutsMs: accepted.map(timeOf), scores, thresholds, candidates };
+  return { cutsMs: accepted.map(timeOf), scores, thresholds, candidates, flashPairs: [...flashPairs].sort((a, b) => a - b) };
 }
 
 function round4(v: number): number {

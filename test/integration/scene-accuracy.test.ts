@@ -140,11 +140,12 @@ describe('per-second series and audio on the mixed edit', () => {
     for (const span of mixed.staticShots) {
       for (let s = Math.ceil(span.startMs / 1000); s + 1 <= Math.floor(span.endMs / 1000); s++) {
         assert.equal(a.frozen[s], true, `second ${s} of a static shot`);
-        assert.ok(a.motion[s] < 0.002, `second ${s} of a static shot moves ${a.motion[s]}`);
+        assert.ok(a.motion[s] < 0.04, `second ${s} of a static shot moves ${a.motion[s]}`);
       }
     }
     const moving = a.frozen.filter((f) => !f).length;
     assert.ok(moving > a.frozen.length / 2, 'most seconds move');
+    assert.ok(a.motion.filter((m) => m >= 0.2).length > a.motion.length / 3, 'the moving sources read well into the 0–1 scale');
     assert.ok(a.black.every((b) => !b), 'no black second (the fade through black is shorter than half a second)');
   });
 

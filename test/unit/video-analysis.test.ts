@@ -299,6 +299,19 @@ describe('frame measures', () => {
     assert.ok(hammingDistance(v.phash[4], perceptualHash(lumaOf(BARS), W, H)) <= 4);
   });
 
+  it('a flash is not motion: the steps into and out of it are left out of the motion series', () => {
+    const acc = new FrameAccumulator(FPS, W, H);
+    const pics = shot(3, () => BARS);
+    pics[15] = solid([255, 255, 255]);
+    for (const p of pics) acc.push(p);
+    const v = visualSeries(acc, 3);
+    assert.deepEqual(v.cutsMs, []);
+    assert.deepEqual(v.scenes.flashPairs, [15, 16]);
+    assert.deepEqual(v.motion, [0, 0, 0]);
+    assert.deepEqual(v.frozen, [true, true, true]);
+    assert.ok(v.pairMotion.every((m) => m === 0));
+  });
+
   it('a single sample makes one frozen second with no cut', () => {
     const acc = new FrameAccumulator(FPS, W, H);
     acc.push(BLOB);
