@@ -20,7 +20,6 @@
  * aubio-tools is installed with apt-get when missing (root on Debian), else the bench stops with
  * what to install. Not a test: numbers only.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -39,6 +38,7 @@ import {
   tempoMapBeats,
   wavBytes,
 } from '../test/support/audio-truth.ts';
+import { exec, median } from './support.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -53,31 +53,6 @@ const DIR = join(ROOT, '.data', 'bench', 'beats');
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const FOF_PACKAGES = ['fretsonfire-songs-muldjord', 'fretsonfire-songs-sectoid'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function exec(command: string, args: string[], options: { cwd?: string } = {}): Promise<Run> {
-  return new Promise((done) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', (err) => done({ code: 127, stdout, stderr: String(err), ms: performance.now() - started }));
-    child.on('close', (code) => done({ code: code ?? 1, stdout, stderr, ms: performance.now() - started }));
-  });
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 async function provideAubio(): Promise<string> {
   let aubio = which('aubio');

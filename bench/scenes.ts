@@ -23,7 +23,6 @@
  *
  * Not a test: numbers only.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -32,6 +31,7 @@ import { sceneDetectArgs, parseSceneCuts } from '../lib/ffmpeg/ingest/scenes.ts'
 import { probeMedia } from '../lib/ffmpeg/probe.ts';
 import { analyzeVideoFileDetailed } from '../lib/video/analyze-video.ts';
 import { buildEdit, fastEdit, mixedEdit, scoreCuts, type BuiltEdit, type EditSpec, type TimeSpan } from '../test/support/edits.ts';
+import { exec, median } from './support.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,31 +51,6 @@ const REAL_FILES = ['Megamind.avi', 'Megamind_bugy.avi', 'vtest.avi', 'tree.avi'
 /** Hand-labelled hard cuts of the Megamind excerpt (frame indices of the first frame of each new shot). */
 const MEGAMIND_CUT_FRAMES = [98, 154, 200];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function exec(command: string, args: string[], options: { cwd?: string } = {}): Promise<Run> {
-  return new Promise((done) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', (err) => done({ code: 127, stdout, stderr: String(err), ms: performance.now() - started }));
-    child.on('close', (code) => done({ code: code ?? 1, stdout, stderr, ms: performance.now() - started }));
-  });
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** One video of the bench and its truth. */
 interface Case {

@@ -72,9 +72,10 @@ export function detectImpacts(features: FrameFeatures, options: ImpactOptions = 
   return chosen.map((t) => ({ timeMs: Math.round(t * frameMs), strength: Math.round(combined[t] * 100) / 100 }));
 }
 
-/** In-place z-score; false (and all zeros) when the series is constant. */
-function zScore(x: Float64Array): boolean {
+/** In-place z-score; false (and all zeros) when the series is empty or constant. */
+export function zScore(x: Float64Array): boolean {
   const n = x.length;
+  if (n === 0) return false;
   let s1 = 0, s2 = 0;
   for (let i = 0; i < n; i++) {
     s1 += x[i];

@@ -39,6 +39,7 @@ import { monotonicProgress, RenderError } from '../ffmpeg/ingest/run-ffmpeg.ts';
 import { FRAME_HEIGHT, FRAME_WIDTH, SAMPLE_FPS, sampleFrames } from './frames.ts';
 import { detectCuts, sceneFeatures, type SceneDetection, type SceneFeatures } from './scenes.ts';
 import { FROZEN_MOTION, HSV_BINS, hsvHistogram, isBlackFrame, lumaOf, MOTION_FULL_SCALE, motionEnergy, perceptualHash } from './visual.ts';
+import { zScore } from '../audio/impacts.ts';
 
 export interface AnalyzeVideoOptions {
   ffmpegPath: string;
@@ -295,25 +296,6 @@ export function audioSeries(pcm: Float32Array, sampleRate: number, seconds: numb
     onsetCue,
     jumpCue,
   };
-}
-
-/** In-place z-score; false (and all zeros) when the series is constant. */
-function zScore(x: Float64Array): boolean {
-  const n = x.length;
-  if (n === 0) return false;
-  let s1 = 0, s2 = 0;
-  for (let i = 0; i < n; i++) {
-    s1 += x[i];
-    s2 += x[i] * x[i];
-  }
-  const mean = s1 / n;
-  const std = Math.sqrt(Math.max(0, s2 / n - mean * mean));
-  if (!(std > 1e-9)) {
-    x.fill(0);
-    return false;
-  }
-  for (let i = 0; i < n; i++) x[i] = (x[i] - mean) / std;
-  return true;
 }
 
 export interface ImpactOptions {
