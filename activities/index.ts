@@ -1,6 +1,7 @@
 /**
  * createActivities(deps): every activity function, with its dependencies injected by the worker.
- * Grouped by concern: media/ (ffprobe, ffmpeg), db/ (projections), storage/, notify/ (e-mail).
+ * Grouped by concern: media/ (ffprobe, ffmpeg), analysis/ (pure CPU scoring), db/ (projections), storage/,
+ * notify/ (e-mail), ai/ (provider calls).
  */
 import type { Config } from '../lib/config.ts';
 import type { Orm } from '../lib/db/orm.ts';
@@ -8,6 +9,8 @@ import type { Logger } from '../lib/logger.ts';
 import type { Mailer } from '../lib/notify/mailer.ts';
 import type { StorageDriver } from '../lib/storage/index.ts';
 import { createTranscriptionActivities } from './ai/transcribe-music.ts';
+import { createSuggestClipsActivities } from './analysis/suggest-clips-for-job.ts';
+import { createClipJobDbActivities } from './db/clip-jobs.ts';
 import { createAssetPartitionActivities } from './db/asset-partitions.ts';
 import { createAssetUploadActivities } from './db/asset-uploads.ts';
 import { createAssetDbActivities } from './db/assets.ts';
@@ -15,6 +18,8 @@ import { createMusicDbActivities } from './db/music.ts';
 import { createFramesDbActivities } from './db/frames-jobs.ts';
 import { createProbeDbActivities } from './db/probe-jobs.ts';
 import { createAnalyzeMusicActivities } from './media/analyze-music-audio.ts';
+import { createAnalyzeVideoActivities } from './media/analyze-video-original.ts';
+import { createSyncClipMusicActivities } from './media/sync-clip-music.ts';
 import type { AssetMediaDeps } from './media/asset-workspace.ts';
 import { createEncodeVideoRenditionActivities } from './media/encode-video-renditions.ts';
 import { createExtractVideoFramesActivities } from './media/extract-video-frames.ts';
@@ -36,6 +41,7 @@ export interface ActivityDeps {
   frames: Pick<Config['frames'], 'timeoutMinutes'>;
   assets: Pick<Config['assets'], 'ingestTimeoutMinutes'>;
   ai: Config['ai'];
+  clips: Pick<Config['clips'], 'baselineWeights'>;
   /** Where heavy activities make their per-job temp dirs (default: the OS temp dir). */
   workDir?: string;
 }
@@ -72,6 +78,18 @@ export function createActivities(deps: ActivityDeps) {
     ...createMusicDbActivities({ orm: deps.orm }),
     ...createTranscriptionActivities({ orm: deps.orm, storage: deps.storage, ai: deps.ai, logger: deps.logger, workDir: deps.workDir }),
     ...createAnalyzeMusicActivities({ orm: deps.orm, storage: deps.storage, ffmpegPath: deps.media.ffmpegPath, timeoutMs: 10 * 60_000, workDir: deps.workDir }),
+    ...createClipJobDbActivities({ orm: deps.orm }),
+    ...createAnalyzeVideoActivities({ orm: deps.orm, storage: deps.storage, ffmpegPath: deps.media.ffmpegPath, timeoutMs: assetMedia.renderTimeoutMs, workDir: deps.workDir }),
+    ...createSyncClipMusicActivities({
+      orm: deps.orm,
+      storage: deps.storage,
+      ffmpegPath: deps.media.ffmpegPath,
+      ffprobePath: deps.media.ffprobePath,
+      probeTimeoutMs: deps.media.probeTimeoutMs,
+      timeoutMs: 10 * 60_000,
+      workDir: deps.workDir,
+    }),
+    ...createSuggestClipsActivities({ orm: deps.orm, baselineWeights: deps.clips.baselineWeights }),
     ...createStorageActivities({ storage: deps.storage }),
     ...createPurgeDeletedAssetActivities({ orm: deps.orm, storage: deps.storage }),
     ...createNotifyActivities({ mailer: deps.mailer, logger: deps.logger }),

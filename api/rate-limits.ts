@@ -1,6 +1,6 @@
 /**
  * The API's rate limits (sliding windows, counters in Redis or PostgreSQL): failed logins per
- * account+IP and per IP, a general budget per user, uploads and downloads per user.
+ * account+IP and per IP, a general budget per user, uploads, downloads and clip jobs per user.
  */
 import type { Context } from 'koa';
 import type { Config } from '../lib/config.ts';
@@ -21,6 +21,7 @@ export interface ApiLimiters {
   requests: Limiter;
   uploads: Limiter;
   downloads: Limiter;
+  clipJobs: Limiter;
 }
 
 /** null when RATE_LIMIT_ENABLED=false: nothing is counted and no rate-limit header is sent. */
@@ -33,6 +34,7 @@ export function createApiLimiters(backend: RateLimitBackend, config: Config, log
     requests: make('user', rules.requestsPerUser),
     uploads: make('uploads', rules.uploadsPerUser),
     downloads: make('downloads', rules.downloadsPerUser),
+    clipJobs: make('clip-jobs', rules.clipJobsPerUser),
   };
 }
 

@@ -4,6 +4,8 @@
  * against ENV_VARIABLES below.
  */
 import { z } from 'zod';
+import type { Weights } from './clips/contract.ts';
+import { loadBaselineWeights, WeightsError } from './clips/weights.ts';
 
 /** Development defaults that production must override. */
 export const DEV_SECRETS = {
@@ -82,6 +84,11 @@ const schema = z.object({
   MUSIC_MAX_UPLOAD_MB: positiveInt.default(200),
   MUSIC_MAX_DURATION_MINUTES: positiveInt.max(120).default(20),
 
+  CLIP_MAX_UPLOAD_MB: positiveInt.default(2048),
+  CLIP_MAX_DURATION_MINUTES: positiveInt.max(240).default(60),
+  CLIP_WEIGHTS_JSON: z.string().default(''),
+  RATE_LIMIT_CLIP_JOBS_PER_USER_PER_MINUTE: positiveInt.default(10),
+
   OPENAI_API_KEY: z.string().default(''),
   OPENAI_BASE_URL: z.union([z.url(), z.literal('')]).default(''),
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
@@ -155,9 +162,19 @@ export interface Config {
   frames: { maxVideoBytes: number; retentionDays: number; timeoutMinutes: number };
   assets: AssetsConfig;
   music: { maxUploadBytes: number; maxDurationMs: number };
+  clips: ClipsConfig;
   ai: AiConfig;
   smtp: SmtpConfig;
   cors: { origins: string[] };
+}
+
+export interface ClipsConfig {
+  /** Largest video accepted by the multipart POST /api/v1/clip-jobs. */
+  maxUploadBytes: number;
+  /** Longest video a clip job analyses. */
+  maxDurationMs: number;
+  /** The global baseline weights of the clip scores (CLIP_WEIGHTS_JSON, else the built-in baseline) and their version. */
+  baselineWeights: { weights: Weights; version: string };
 }
 
 export interface AssetsConfig {
@@ -226,6 +243,7 @@ export interface RateLimitConfig {
   loginFailuresPerIp: LimitRule;
   requestsPerUser: LimitRule;
   uploadsPerUser: LimitRule;
+  clipJobsPerUser: LimitRule;
   downloadsPerUser: LimitRule;
 }
 
@@ -269,6 +287,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (defaults.length > 0) {
       throw new ConfigError(defaults.map((key) => `${key}: the development default is refused in production; set a secret`));
     }
+  }
+  let baselineWeights: ClipsConfig['baselineWeights'];
+  try {
+    baselineWeights = loadBaselineWeights(e.CLIP_WEIGHTS_JSON);
+  } catch (err) {
+    if (err instanceof WeightsError) throw new ConfigError([`CLIP_WEIGHTS_JSON: ${err.message}`]);
+    throw err;
   }
   return {
     env: e.NODE_ENV,
@@ -323,6 +348,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       requestsPerUser: { points: e.RATE_LIMIT_REQUESTS_PER_USER, windowSeconds: e.RATE_LIMIT_REQUESTS_WINDOW_SECONDS },
       uploadsPerUser: { points: e.RATE_LIMIT_UPLOADS_PER_USER_PER_MINUTE, windowSeconds: 60 },
       downloadsPerUser: { points: e.RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE, windowSeconds: 60 },
+      clipJobsPerUser: { points: e.RATE_LIMIT_CLIP_JOBS_PER_USER_PER_MINUTE, windowSeconds: 60 },
     },
     frames: { maxVideoBytes: e.MAX_VIDEO_SIZE_MB * 1024 * 1024, retentionDays: e.VIDEO_RETENTION_DAYS, timeoutMinutes: e.FRAMES_TIMEOUT_MINUTES },
     assets: {
@@ -336,6 +362,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       urlTtlSeconds: e.ASSET_URL_TTL_SECONDS,
     },
     music: { maxUploadBytes: e.MUSIC_MAX_UPLOAD_MB * 1024 * 1024, maxDurationMs: e.MUSIC_MAX_DURATION_MINUTES * 60_000 },
+    clips: { maxUploadBytes: e.CLIP_MAX_UPLOAD_MB * 1024 * 1024, maxDurationMs: e.CLIP_MAX_DURATION_MINUTES * 60_000, baselineWeights },
     ai: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

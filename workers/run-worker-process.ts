@@ -53,7 +53,7 @@ export async function runWorkerProcess(spec: WorkerProcessSpec): Promise<void> {
       taskQueue,
       activities: spec.activities
         ? spec.activities({ config, orm, storage, logger })
-        : createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets, ai: config.ai }),
+        : createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets, ai: config.ai, clips: config.clips }),
       withWorkflows: spec.withWorkflows,
       workflowBundlePath: config.temporal.workflowBundlePath,
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivityTaskExecutions,

@@ -117,3 +117,9 @@ export function musicOriginalKey(tenantId: string, musicId: string, extension: s
 export function musicSpeechKey(tenantId: string, musicId: string): string {
   return checked(`${segment('tenantId', tenantId)}/music/${segment('musicId', musicId)}/speech.mp3`);
 }
+
+/** `{tenant}/clips/{clipJobId}/video{.ext}` in the originals bucket: a video uploaded with a clip job (generated name). */
+export function clipVideoKey(tenantId: string, clipJobId: string, extension: string): string {
+  if (!/^\.[a-z0-9]{1,8}$/.test(extension)) throw new TypeError(`extension is not usable in a storage key: ${JSON.stringify(extension)}`);
+  return checked(`${segment('tenantId', tenantId)}/clips/${segment('clipJobId', clipJobId)}/video${extension}`);
+}

@@ -62,7 +62,7 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
 
   const mailer = createMailer(config.smtp, logger);
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets, ai: config.ai, workDir: options.workDir });
+  const activities = createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets, ai: config.ai, clips: config.clips, workDir: options.workDir });
   const worker = await createWorker({
     connection: workerConnection,
     namespace: config.temporal.namespace,

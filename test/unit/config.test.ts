@@ -32,6 +32,19 @@ describe('config', () => {
     assert.equal(config.storage.driver, 's3');
   });
 
+  it('takes the clip-score baseline weights from CLIP_WEIGHTS_JSON, naming the variable when they are bad', () => {
+    const builtIn = loadConfig({}).clips.baselineWeights;
+    assert.equal(builtIn.version, 'global-baseline-1');
+    const override = { hook: 0.4, energy: 0.1, motion: 0.1, cuts_on_beats: 0.1, music_fit: 0.1, visual_variety: 0.2, frozen_penalty: 0.3 };
+    const custom = loadConfig({ CLIP_WEIGHTS_JSON: JSON.stringify({ version: 'studio-2', weights: override }) }).clips.baselineWeights;
+    assert.deepEqual(custom, { version: 'studio-2', weights: override });
+    for (const bad of ['{not json', JSON.stringify({ ...override, hook: -1 }), JSON.stringify({ hook: 1 })]) {
+      const problems = problemsOf({ CLIP_WEIGHTS_JSON: bad });
+      assert.equal(problems.length, 1, bad);
+      assert.match(problems[0]!, /^CLIP_WEIGHTS_JSON: /);
+    }
+  });
+
   it('reads and coerces values', () => {
     const config = loadConfig({ API_PORT: '8080', MAX_UPLOAD_MB: '2', STORAGE_DRIVER: 'fs', DOCS_ENABLED: 'false', PUBLIC_URL: 'https://m.example/' });
     assert.equal(config.api.port, 8080);
