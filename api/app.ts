@@ -25,6 +25,7 @@ import { createAssetUploadsRouter } from './routes/asset-uploads.ts';
 import { createAssetsRouter } from './routes/assets.ts';
 import { createArtistsRouter } from './routes/artists.ts';
 import { createAuthRouter } from './routes/auth.ts';
+import { createClipJobsRouter } from './routes/clip-jobs.ts';
 import { createDocsRouter } from './routes/docs.ts';
 import { createHealthRouter } from './routes/health.ts';
 import { createJobsRouter } from './routes/jobs.ts';
@@ -104,6 +105,7 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createAssetMarkersRouter(deps, registry),
     createArtistsRouter(deps, registry),
     createMusicRouter(deps, registry, limiters?.uploads ?? null),
+    createClipJobsRouter(deps, registry, limiters?.clipJobs ?? null),
     createUsageRouter(deps, registry),
   ];
   if (deps.storage.kind === 'fs') {

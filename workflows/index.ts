@@ -7,3 +7,5 @@ export { ingestAsset } from './ingest-asset.ts';
 export { cleanUpAssets } from './clean-up-assets.ts';
 export { inspectMusic } from './inspect-music.ts';
 export { analyzeMusic } from './analyze-music.ts';
+export { analyzeVideo } from './analyze-video.ts';
+export { clipJob } from './clip-job.ts';

@@ -9,8 +9,10 @@ export interface InspectVideoInput {
   tenantId: string;
   ownerId: string;
   storageKey: string;
+  /** Where the upload is; default the uploads bucket (frames jobs). Clip-job videos are in originals. */
+  bucket?: 'uploads' | 'originals';
 }
 
 export async function inspectVideo(input: InspectVideoInput): Promise<ProbedMedia> {
-  return inspectUploadedObject(input, { accept: 'video' });
+  return inspectUploadedObject(input, { accept: 'video', ...(input.bucket ? { bucket: input.bucket } : {}) });
 }

@@ -32,7 +32,7 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   /** JSON body, validated. */
   body?: B;
   /** A non-JSON body (multipart upload), documented but parsed by the handler itself. */
-  rawBody?: { contentType: string; schema: Record<string, unknown>; description?: string };
+  rawBody?: { contentType: string | string[]; schema: Record<string, unknown>; description?: string };
   responses: Record<number, ResponseSpec>;
 }
 
@@ -140,7 +140,7 @@ export function openApiDocument(registry: ApiRegistry, info: { title: string; ve
     const requestBody = route.body
       ? { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } }
       : route.rawBody
-        ? { required: true, description: route.rawBody.description, content: { [route.rawBody.contentType]: { schema: route.rawBody.schema } } }
+        ? { required: true, description: route.rawBody.description, content: Object.fromEntries([route.rawBody.contentType].flat().map((type) => [type, { schema: route.rawBody!.schema }])) }
         : undefined;
     (paths[toOpenApiPath(route.path)] ??= {})[route.method] = {
       operationId: route.operationId,

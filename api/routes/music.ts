@@ -13,13 +13,14 @@ import { MUSIC_STATUSES, MusicAsset, type IMusicAsset } from '../../entities/ind
 import { normalizeGenre } from '../../lib/audio/genre.ts';
 import { ASSET_EXTENSIONS, SNIFF_BYTES, sniffAsset } from '../../lib/assets/sniff.ts';
 import { withDependency } from '../../lib/dependencies.ts';
-import { AppError, notFound, validationFailed } from '../../lib/errors.ts';
+import { AppError, validationFailed } from '../../lib/errors.ts';
 import { musicOriginalKey, sanitizeFilename } from '../../lib/storage/index.ts';
 import { JobKindKey, OwnerIdKey, StageKey, StageSinceKey, TenantIdKey } from '../../lib/temporal/search-attributes.ts';
 import type { analyzeMusic } from '../../workflows/analyze-music.ts';
 import { currentUser } from '../auth/authenticate.ts';
 import type { ApiDeps } from '../context.ts';
 import { findTenantArtist } from '../music/find-artist.ts';
+import { findTenantMusic } from '../music/find-music.ts';
 import { musicView, MusicViewSchema, type AnalysisRow } from '../music/music-view.ts';
 import type { ApiRegistry } from '../openapi/registry.ts';
 import { afterCursor, decodeCursor, PageQuerySchema, pageOf } from '../pagination.ts';
@@ -38,13 +39,6 @@ const FieldsSchema = z.strictObject({
   artist_id: z.uuid(),
   declared_genre: z.string().trim().min(1).max(200).optional(),
 });
-
-export async function findTenantMusic(em: EntityManager, tenantId: string, id: string): Promise<IMusicAsset> {
-  if (!z.uuid().safeParse(id).success) throw notFound('Music');
-  const music = await withDependency('postgresql', () => em.findOne(MusicAsset, { id, tenantId, deletedAt: null }));
-  if (!music) throw notFound('Music');
-  return music;
-}
 
 async function loadAnalysis(em: EntityManager, music: IMusicAsset): Promise<AnalysisRow | null> {
   if (!music.analysisId) return null;

@@ -14,7 +14,7 @@ export interface Inspection {
   workflowType: 'inspectVideo' | 'inspectMusic';
   workflowId: string;
   taskQueue: string;
-  input: { tenantId: string; ownerId: string; storageKey: string };
+  input: { tenantId: string; ownerId: string; storageKey: string; bucket?: 'uploads' | 'originals' };
   /** The sanitized file name, for messages. */
   filename: string;
 }
