@@ -34,6 +34,10 @@ export const ClipJob = defineEntity({
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
     completedAt: p.datetime().nullable(),
+    /** Rendering progress (issue 8): the variant being rendered, how many are finished, percent of the current one. */
+    renderingVariant: p.integer().nullable(),
+    completedVariants: p.integer().default(0),
+    variantProgress: p.integer().default(0),
   },
 });
 export type IClipJob = InferEntity<typeof ClipJob>;
@@ -82,3 +86,31 @@ export const VideoClipModel = defineEntity({
   },
 });
 export type IVideoClipModel = InferEntity<typeof VideoClipModel>;
+
+export const CLIP_RENDER_STATUSES = ['pending', 'rendering', 'checking', 'done', 'failed', 'failed_sync', 'cancelled'] as const;
+export type ClipRenderStatus = (typeof CLIP_RENDER_STATUSES)[number];
+
+export const ClipRender = defineEntity({
+  name: 'ClipRender',
+  tableName: 'clip_renders',
+  properties: {
+    id: p.uuid().primary(),
+    tenantId: p.uuid(),
+    clipJobId: p.uuid(),
+    index: p.integer(),
+    status: p.enum(CLIP_RENDER_STATUSES),
+    attempts: p.integer().default(0),
+    bucket: p.string().length(32).nullable(),
+    storageKey: p.string().length(1024).nullable(),
+    durationMs: p.integer().nullable(),
+    sizeBytes: p.bigint('number').nullable(),
+    loudnessLufs: p.double().nullable(),
+    truePeakDb: p.double().nullable(),
+    syncDeviationMs: p.double().nullable(),
+    errorCode: p.string().length(64).nullable(),
+    errorMessage: p.text().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type IClipRender = InferEntity<typeof ClipRender>;

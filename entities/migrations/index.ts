@@ -6,6 +6,7 @@ import { Migration0004Assets } from './0004-assets.ts';
 import { Migration0005AssetIngest } from './0005-asset-ingest.ts';
 import { Migration0006Music } from './0006-music.ts';
 import { Migration0007ClipJobs } from './0007-clip-jobs.ts';
+import { Migration0008ClipRenders } from './0008-clip-renders.ts';
 
 export const MIGRATIONS = [
   { name: '0001-probe-jobs', class: Migration0001ProbeJobs },
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   { name: '0005-asset-ingest', class: Migration0005AssetIngest },
   { name: '0006-music', class: Migration0006Music },
   { name: '0007-clip-jobs', class: Migration0007ClipJobs },
+  { name: '0008-clip-renders', class: Migration0008ClipRenders },
 ];
