@@ -82,7 +82,12 @@ export function createAnalyzeVideoActivities(deps: AnalyzeVideoOriginalDeps) {
           timeoutMs: deps.timeoutMs,
           signal: ctx.cancellationSignal,
           onProgress,
-        }));
+        })).catch((err: unknown) => {
+          // Cancelled (ffmpeg killed): report the cancellation itself, not a failure, so that the
+          // workflow sees a cancelled activity (and the clip job ends `cancelled`, not stuck).
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+          throw err;
+        });
       const analysisId = await saveVideoAnalysis(deps.orm, input.tenantId, video.sha256, analysis);
       ctx.log.info('video analysed', { clipJobId: input.clipJobId, analysisId, cuts: analysis.cutsMs.length, impacts: analysis.impacts.length });
       return { analysisId, durationMs: analysis.durationMs, cuts: analysis.cutsMs.length, impacts: analysis.impacts.length, hasAudio: analysis.audio.hasAudio };

@@ -61,6 +61,10 @@ export function createSyncClipMusicActivities(deps: SyncClipMusicDeps) {
           const { demuxer } = await probeMedia(path, { ffprobePath: deps.ffprobePath, timeoutMs: deps.probeTimeoutMs, signal: ctx.cancellationSignal, allowedDemuxers: MEDIA_DEMUXERS });
           const pcm = await decodePcm(path, { ffmpegPath: deps.ffmpegPath, demuxer, sampleRate: ANALYSIS_SAMPLE_RATE, timeoutMs: deps.timeoutMs, signal: ctx.cancellationSignal });
           return onsetStrength(stft(pcm.samples, pcm.sampleRate));
+        }).catch((err: unknown) => {
+          // Cancelled (ffmpeg killed): the cancellation itself, not a CANCELLED failure (see analyzeVideoOriginal).
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+          throw err;
         });
         ctx.heartbeat({ stage: 'correlating' });
         sync = syncMusic(audio.onset, { frameRate: track.frameRate, values: track.values });

@@ -86,6 +86,10 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
       const received = await receiveFiles(ctx, {
         storage, bucket: 'originals', maxBytes: config.clips.maxUploadBytes, maxFiles: 1, fieldName: 'video',
         keyFor: (_index, filename) => clipUploadKey(user.tenantId, clipJobId, filename),
+      }).catch((err: unknown) => {
+        // A multipart request without its "video" part has no video either: the same answer as JSON without video_asset_id.
+        if (err instanceof AppError && err.code === 'FILE_REQUIRED') throw videoRequired();
+        throw err;
       });
       file = received.files[0];
       raw = received.fields;
@@ -97,7 +101,7 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
       if (!parsed.success) throw validationFailed(parsed.error.issues.map((i) => ({ in: file ? 'form' : 'body', path: i.path.join('.'), message: i.message })));
       const fields = parsed.data;
       if (file && fields.video_asset_id) throw new AppError(422, 'VALIDATION_FAILED', 'Send either video_asset_id or a video file, not both');
-      if (!file && !fields.video_asset_id) throw new AppError(400, 'VIDEO_REQUIRED', 'Send video_asset_id (JSON) or a "video" file part (multipart)');
+      if (!file && !fields.video_asset_id) throw videoRequired();
 
       const em = orm.em.fork();
       const artist = await findTenantArtist(em, user.tenantId, fields.artist_id);
@@ -240,6 +244,8 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
 
   return router;
 }
+
+const videoRequired = () => new AppError(400, 'VIDEO_REQUIRED', 'Send video_asset_id (JSON) or a "video" file part (multipart)');
 
 function checkVideoLength(video: ClipVideo, fields: CreateFields, maxDurationMs: number): void {
   const { durationMs } = video.source;

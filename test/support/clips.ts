@@ -77,3 +77,60 @@ export async function makeReferenceTrackWav(dir: string, track: ReferenceTrack):
   await writeFile(wav, wavBytes(samples, 44_100));
   return { wav, seconds: samples.length / 44_100 };
 }
+
+/** A single-colour H.264 + AAC MP4 (lavfi `color`, a steady sine as its sound), 320×180 at 25 fps. */
+export async function makeColourVideo(dir: string, name: string, options: { seconds: number; colour?: string }): Promise<string> {
+  const path = join(dir, name);
+  await run(FFMPEG, [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `color=c=${options.colour ?? 'blue'}:size=320x180:rate=25`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000`,
+    '-t', String(options.seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '1',
+    '-movflags', '+faststart', path,
+  ]);
+  return path;
+}
+
+/** One PNG picture shown for `seconds` (`-loop 1`): a still image sequence as H.264 MP4 at 25 fps, without audio. */
+export async function makeStillVideo(dir: string, name: string, options: { seconds: number }): Promise<string> {
+  const png = join(dir, `${name}.png`);
+  await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180', '-frames:v', '1', '-update', '1', png]);
+  const path = join(dir, name);
+  await run(FFMPEG, [
+    '-v', 'error', '-y', '-loop', '1', '-framerate', '25', '-i', png,
+    '-t', String(options.seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', path,
+  ]);
+  return path;
+}
+
+/**
+ * A long H.264 + AAC MP4 made quickly: a short segment (testsrc2 + sine; x264 `veryfast` without
+ * B-frames, so every picture is a reference the analysis must decode) repeated with stream copy to
+ * `seconds` (a multiple of the segment). A large `size` with a high `crf` gives a small file that is
+ * slow to decode (4K at crf 51: ~90 KB and ~0.3 s of analysis per second on a 2-core machine).
+ */
+export async function makeLongVideo(dir: string, name: string, options: { seconds: number; size?: string; crf?: number; segmentSeconds?: number }): Promise<string> {
+  const segmentSeconds = options.segmentSeconds ?? 2;
+  const repeats = Math.round(options.seconds / segmentSeconds);
+  if (repeats < 1 || repeats * segmentSeconds !== options.seconds) throw new RangeError(`seconds must be a multiple of ${segmentSeconds}`);
+  const segment = join(dir, `${name}.segment.mp4`);
+  await run(FFMPEG, [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '640x360'}:rate=25`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(segmentSeconds), '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-crf', String(options.crf ?? 23), '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-ac', '1', '-shortest', segment,
+  ]);
+  const path = join(dir, name);
+  await run(FFMPEG, ['-v', 'error', '-y', '-stream_loop', String(repeats - 1), '-i', segment, '-c', 'copy', '-movflags', '+faststart', path]);
+  return path;
+}
+
+/** A click track (a 5 ms 1 kHz burst every 0.5 s) as a 44.1 kHz mono WAV. */
+export async function makeClickTrackWav(dir: string, name: string, options: { seconds: number }): Promise<string> {
+  const path = join(dir, name);
+  await run(FFMPEG, [
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=exprs='0.8*sin(2*PI*1000*t)*lt(mod(t,0.5),0.005)':s=44100:d=${options.seconds}`,
+    '-ac', '1', '-c:a', 'pcm_s16le', path,
+  ]);
+  return path;
+}
