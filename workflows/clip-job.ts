@@ -139,7 +139,8 @@ export async function clipJob(input: ClipJobInput): Promise<ClipJobState> {
       throw err;
     }
     const error = describe(err);
-    await enter('failed', 'failed', state.progress, error);
+    // Recorded even when a cancel request arrived meanwhile: the row must not stay non-terminal.
+    await CancellationScope.nonCancellable(() => enter('failed', 'failed', state.progress, error));
     throw ApplicationFailure.nonRetryable(error.message, error.code);
   }
 }

@@ -18,7 +18,7 @@ export function createStorage(config: StorageConfig): StorageDriver {
 export { FsStorageDriver } from './fs.ts';
 export { S3StorageDriver } from './s3.ts';
 export { attachmentDisposition } from './disposition.ts';
-export { assetKey, assetPrefix, framesOriginalKey, framesZipKey, musicOriginalKey, musicSpeechKey, clipVideoKey, probeUploadKey, sanitizeFilename, type AssetKeyInput } from './keys.ts';
+export { assetKey, assetPrefix, framesOriginalKey, framesZipKey, musicOriginalKey, musicSpeechKey, clipVideoKey, clipRenderKey, probeUploadKey, sanitizeFilename, type AssetKeyInput } from './keys.ts';
 export {
   assertSafeKey,
   assertSafePrefix,

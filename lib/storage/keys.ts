@@ -123,3 +123,9 @@ export function clipVideoKey(tenantId: string, clipJobId: string, extension: str
   if (!/^\.[a-z0-9]{1,8}$/.test(extension)) throw new TypeError(`extension is not usable in a storage key: ${JSON.stringify(extension)}`);
   return checked(`${segment('tenantId', tenantId)}/clips/${segment('clipJobId', clipJobId)}/video${extension}`);
 }
+
+/** `{tenant}/clips/{clipJobId}/renders/variant-{index}.mp4` in the exports bucket: one object per variant, a re-render overwrites it. */
+export function clipRenderKey(tenantId: string, clipJobId: string, index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index > 99) throw new TypeError(`variant index out of range: ${index}`);
+  return checked(`${segment('tenantId', tenantId)}/clips/${segment('clipJobId', clipJobId)}/renders/variant-${index}.mp4`);
+}
