@@ -22,7 +22,7 @@
  *
  * Input is opened like every upload (`inputArgs`: file protocol only, the probed demuxer forced).
  */
-import { globalArgs, inputArgs, RenderError, renderFailure } from '../ffmpeg/ingest/run-ffmpeg.ts';
+import { globalArgs, inputArgs, RenderError, renderFailure, seconds } from '../ffmpeg/ingest/run-ffmpeg.ts';
 import { ToolNotFoundError } from '../ffmpeg/run-tool.ts';
 import { spawnStreaming, type StreamingExit } from '../ffmpeg/spawn-streaming.ts';
 
@@ -41,6 +41,13 @@ export interface FrameGeometry {
 export interface SampleFramesArgsOptions extends Partial<FrameGeometry> {
   /** `-skip_frame noref` on the decoder (meant for H.264 only). Default false. */
   skipNonReference?: boolean;
+  /**
+   * A window of the video instead of all of it: `-ss startMs` / `-t durationMs` as input options
+   * (an accurate seek: timestamps then start at 0, so sample k is at startMs + k / fps s of the
+   * source). Default: the whole video.
+   */
+  startMs?: number;
+  durationMs?: number;
 }
 
 /** The ffmpeg arguments of `sampleFrames` (pure; exposed for tests). Throws RangeError on a bad demuxer, path or geometry. */
@@ -48,12 +55,26 @@ export function sampleFramesArgs(path: string, demuxer: string, options: SampleF
   const { fps, width, height } = geometry(options);
   return [
     ...globalArgs(),
-    ...inputArgs({ path, demuxer }, options.skipNonReference ? ['-skip_frame', 'noref'] : []),
+    ...inputArgs({ path, demuxer }, [...windowArgs(options), ...(options.skipNonReference ? ['-skip_frame', 'noref'] : [])]),
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', `fps=${fps}:start_time=0:eof_action=pass,scale=${width}:${height}:flags=area,format=rgb24`,
     '-f', 'rawvideo', '-pix_fmt', 'rgb24',
     'pipe:1',
   ];
+}
+
+/** `-ss`/`-t` input options of a window (none by default). Throws RangeError on a bad window. */
+function windowArgs(options: Pick<SampleFramesArgsOptions, 'startMs' | 'durationMs'>): string[] {
+  const args: string[] = [];
+  if (options.startMs !== undefined) {
+    if (!Number.isFinite(options.startMs) || options.startMs < 0) throw new RangeError(`startMs must be ≥ 0, got ${options.startMs}`);
+    if (options.startMs > 0) args.push('-ss', seconds(options.startMs));
+  }
+  if (options.durationMs !== undefined) {
+    if (!Number.isFinite(options.durationMs) || options.durationMs <= 0) throw new RangeError(`durationMs must be > 0, got ${options.durationMs}`);
+    args.push('-t', seconds(options.durationMs));
+  }
+  return args;
 }
 
 function geometry(options: Partial<FrameGeometry>): FrameGeometry {
