@@ -11,6 +11,7 @@ import type { StorageDriver } from '../lib/storage/index.ts';
 import { createTranscriptionActivities } from './ai/transcribe-music.ts';
 import { createSuggestClipsActivities } from './analysis/suggest-clips-for-job.ts';
 import { createClipJobDbActivities } from './db/clip-jobs.ts';
+import { createClipRenderDbActivities } from './db/clip-renders.ts';
 import { createAssetPartitionActivities } from './db/asset-partitions.ts';
 import { createAssetUploadActivities } from './db/asset-uploads.ts';
 import { createAssetDbActivities } from './db/assets.ts';
@@ -19,6 +20,8 @@ import { createFramesDbActivities } from './db/frames-jobs.ts';
 import { createProbeDbActivities } from './db/probe-jobs.ts';
 import { createAnalyzeMusicActivities } from './media/analyze-music-audio.ts';
 import { createAnalyzeVideoActivities } from './media/analyze-video-original.ts';
+import { createCheckClipRenderActivities } from './media/check-clip-render.ts';
+import { createRenderClipVariantActivities } from './media/render-clip-variant.ts';
 import { createSyncClipMusicActivities } from './media/sync-clip-music.ts';
 import type { AssetMediaDeps } from './media/asset-workspace.ts';
 import { createEncodeVideoRenditionActivities } from './media/encode-video-renditions.ts';
@@ -56,6 +59,15 @@ export function createActivities(deps: ActivityDeps) {
     renderTimeoutMs: deps.assets.ingestTimeoutMinutes * 60_000,
     workDir: deps.workDir,
   };
+  const clipMedia = {
+    orm: deps.orm,
+    storage: deps.storage,
+    ffmpegPath: deps.media.ffmpegPath,
+    ffprobePath: deps.media.ffprobePath,
+    probeTimeoutMs: deps.media.probeTimeoutMs,
+    timeoutMs: assetMedia.renderTimeoutMs,
+    workDir: deps.workDir,
+  };
   return {
     ...createProbeDbActivities({ orm: deps.orm }),
     ...createFramesDbActivities({ orm: deps.orm }),
@@ -80,16 +92,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createAnalyzeMusicActivities({ orm: deps.orm, storage: deps.storage, ffmpegPath: deps.media.ffmpegPath, timeoutMs: 10 * 60_000, workDir: deps.workDir }),
     ...createClipJobDbActivities({ orm: deps.orm }),
     ...createAnalyzeVideoActivities({ orm: deps.orm, storage: deps.storage, ffmpegPath: deps.media.ffmpegPath, timeoutMs: assetMedia.renderTimeoutMs, workDir: deps.workDir }),
-    ...createSyncClipMusicActivities({
-      orm: deps.orm,
-      storage: deps.storage,
-      ffmpegPath: deps.media.ffmpegPath,
-      ffprobePath: deps.media.ffprobePath,
-      probeTimeoutMs: deps.media.probeTimeoutMs,
-      timeoutMs: 10 * 60_000,
-      workDir: deps.workDir,
-    }),
+    ...createSyncClipMusicActivities({ ...clipMedia, timeoutMs: 10 * 60_000 }),
     ...createSuggestClipsActivities({ orm: deps.orm, baselineWeights: deps.clips.baselineWeights }),
+    ...createClipRenderDbActivities({ orm: deps.orm }),
+    ...createRenderClipVariantActivities(clipMedia),
+    ...createCheckClipRenderActivities(clipMedia),
     ...createStorageActivities({ storage: deps.storage }),
     ...createPurgeDeletedAssetActivities({ orm: deps.orm, storage: deps.storage }),
     ...createNotifyActivities({ mailer: deps.mailer, logger: deps.logger }),

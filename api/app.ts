@@ -105,7 +105,7 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createAssetMarkersRouter(deps, registry),
     createArtistsRouter(deps, registry),
     createMusicRouter(deps, registry, limiters?.uploads ?? null),
-    createClipJobsRouter(deps, registry, limiters?.clipJobs ?? null),
+    createClipJobsRouter(deps, registry, limiters?.clipJobs ?? null, limiters?.downloads ?? null),
     createUsageRouter(deps, registry),
   ];
   if (deps.storage.kind === 'fs') {

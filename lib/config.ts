@@ -87,6 +87,7 @@ const schema = z.object({
   CLIP_MAX_UPLOAD_MB: positiveInt.default(2048),
   CLIP_MAX_DURATION_MINUTES: positiveInt.max(240).default(60),
   CLIP_WEIGHTS_JSON: z.string().default(''),
+  CLIP_INTERMEDIATE_RETENTION_HOURS: z.coerce.number().positive().max(24 * 90).default(24),
   RATE_LIMIT_CLIP_JOBS_PER_USER_PER_MINUTE: positiveInt.default(10),
 
   OPENAI_API_KEY: z.string().default(''),
@@ -175,6 +176,8 @@ export interface ClipsConfig {
   maxDurationMs: number;
   /** The global baseline weights of the clip scores (CLIP_WEIGHTS_JSON, else the built-in baseline) and their version. */
   baselineWeights: { weights: Weights; version: string };
+  /** How long the objects of variants that failed (render or sync check) are kept after the job is done. */
+  intermediateRetentionMs: number;
 }
 
 export interface AssetsConfig {
@@ -362,7 +365,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       urlTtlSeconds: e.ASSET_URL_TTL_SECONDS,
     },
     music: { maxUploadBytes: e.MUSIC_MAX_UPLOAD_MB * 1024 * 1024, maxDurationMs: e.MUSIC_MAX_DURATION_MINUTES * 60_000 },
-    clips: { maxUploadBytes: e.CLIP_MAX_UPLOAD_MB * 1024 * 1024, maxDurationMs: e.CLIP_MAX_DURATION_MINUTES * 60_000, baselineWeights },
+    clips: { maxUploadBytes: e.CLIP_MAX_UPLOAD_MB * 1024 * 1024, maxDurationMs: e.CLIP_MAX_DURATION_MINUTES * 60_000, baselineWeights,
+      intermediateRetentionMs: Math.round(e.CLIP_INTERMEDIATE_RETENTION_HOURS * 3_600_000) },
     ai: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

@@ -49,7 +49,7 @@ export interface AnalyzedVideoSummary {
 }
 
 /** The job's progress while its video is analysed (the rest: sync and suggestions). */
-export const ANALYSIS_PROGRESS_SHARE = 80;
+export const ANALYSIS_PROGRESS_SHARE = 40;
 const PROGRESS_WRITE_INTERVAL_MS = 1_000;
 
 export function createAnalyzeVideoActivities(deps: AnalyzeVideoOriginalDeps) {

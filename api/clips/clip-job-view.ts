@@ -1,7 +1,7 @@
 /** What the API answers about a clip job: its status, stage, progress, music sync and suggestions. */
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import { CLIP_JOB_STATUSES, ClipJob, TERMINAL_CLIP_JOB_STATUSES, type IClipJob } from '../../entities/index.ts';
+import { CLIP_JOB_STATUSES, CLIP_RENDER_STATUSES, ClipJob, ClipRender, TERMINAL_CLIP_JOB_STATUSES, type IClipJob, type IClipRender } from '../../entities/index.ts';
 import { SUBSCORES, type MusicSync } from '../../lib/clips/contract.ts';
 import { withDependency } from '../../lib/dependencies.ts';
 import { notFound } from '../../lib/errors.ts';
@@ -17,6 +17,19 @@ export const SuggestionViewSchema = z.object({
   weights_version: z.record(z.string(), z.string()),
 });
 
+export const RenderViewSchema = z.object({
+  index: z.number().int(),
+  status: z.enum(CLIP_RENDER_STATUSES),
+  attempts: z.number().int(),
+  duration_ms: z.number().int().nullable(),
+  loudness_lufs: z.number().nullable(),
+  true_peak_db: z.number().nullable(),
+  sync_deviation_ms: z.number().nullable(),
+  size_bytes: z.number().int().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+type RenderView = z.infer<typeof RenderViewSchema>;
+
 export const ClipJobViewSchema = z.object({
   clip_job_id: z.uuid(),
   status: z.enum(CLIP_JOB_STATUSES),
@@ -31,6 +44,8 @@ export const ClipJobViewSchema = z.object({
   experimental: z.boolean(),
   music_sync: z.object({ found: z.boolean(), offset_ms: z.number().int().nullable(), confidence: z.number(), reason: z.string() }).nullable(),
   suggestions: z.array(SuggestionViewSchema),
+  rendering: z.object({ rendering_variant: z.number().int().nullable(), completed_variants: z.number().int(), variant_progress: z.number().int() }),
+  renders: z.array(RenderViewSchema),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
@@ -64,7 +79,24 @@ export async function loadSuggestions(em: EntityManager, tenantId: string, jobId
   return byJob;
 }
 
-export function clipJobView(job: IClipJob, suggestions: SuggestionView[]): ClipJobView {
+/** The render rows of each job, by variant index. */
+export async function loadRenders(em: EntityManager, tenantId: string, jobIds: string[]): Promise<Map<string, RenderView[]>> {
+  const byJob = new Map<string, RenderView[]>(jobIds.map((id) => [id, []]));
+  if (jobIds.length === 0) return byJob;
+  const rows = await withDependency('postgresql', () => em.find(ClipRender, { tenantId, clipJobId: { $in: jobIds } }, { orderBy: { clipJobId: 'asc', index: 'asc' } }));
+  for (const r of rows) byJob.get(r.clipJobId)?.push(renderView(r));
+  return byJob;
+}
+
+export function renderView(r: IClipRender): RenderView {
+  return {
+    index: r.index, status: r.status, attempts: r.attempts, duration_ms: r.durationMs ?? null, loudness_lufs: numberOrNull(r.loudnessLufs),
+    true_peak_db: numberOrNull(r.truePeakDb), sync_deviation_ms: numberOrNull(r.syncDeviationMs), size_bytes: r.sizeBytes ?? null,
+    error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
+  };
+}
+
+export function clipJobView(job: IClipJob, suggestions: SuggestionView[], renders: RenderView[]): ClipJobView {
   const sync = job.musicSync as MusicSync | null;
   return {
     clip_job_id: job.id,
@@ -80,6 +112,8 @@ export function clipJobView(job: IClipJob, suggestions: SuggestionView[]): ClipJ
     experimental: job.experimental,
     music_sync: sync ? { found: sync.found, offset_ms: sync.offsetMs, confidence: sync.confidence, reason: sync.reason } : null,
     suggestions,
+    rendering: { rendering_variant: job.renderingVariant ?? null, completed_variants: job.completedVariants, variant_progress: job.variantProgress },
+    renders,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
     created_at: job.createdAt.toISOString(),
     updated_at: job.updatedAt.toISOString(),
@@ -88,3 +122,5 @@ export function clipJobView(job: IClipJob, suggestions: SuggestionView[]): ClipJ
 }
 
 export const isTerminal = (job: IClipJob) => TERMINAL_CLIP_JOB_STATUSES.includes(job.status);
+
+const numberOrNull = (value: string | number | null | undefined): number | null => (value === null || value === undefined ? null : Number(value));

@@ -8,14 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
-import { CLIP_JOB_STATUSES, ClipJob, VideoIngest } from '../../entities/index.ts';
+import type { EntityManager } from '@mikro-orm/core';
+import { CLIP_JOB_STATUSES, ClipJob, ClipRender, VideoIngest, type IClipJob } from '../../entities/index.ts';
 import { withDependency } from '../../lib/dependencies.ts';
-import { AppError, validationFailed } from '../../lib/errors.ts';
+import { AppError, notFound, validationFailed } from '../../lib/errors.ts';
+import type { BucketName } from '../../lib/storage/index.ts';
 import { VIDEO_EXTENSIONS } from '../../lib/ffmpeg/formats.ts';
 import { JobKindKey, OwnerIdKey, StageKey, StageSinceKey, TenantIdKey } from '../../lib/temporal/search-attributes.ts';
 import type { clipJob } from '../../workflows/clip-job.ts';
 import { currentUser } from '../auth/authenticate.ts';
-import { clipJobView, ClipJobViewSchema, findTenantClipJob, isTerminal, loadSuggestions } from '../clips/clip-job-view.ts';
+import { clipJobView, type ClipJobView, ClipJobViewSchema, findTenantClipJob, isTerminal, loadRenders, loadSuggestions } from '../clips/clip-job-view.ts';
 import { clipUploadKey, clipVideoFromAsset, clipVideoFromUpload, type ClipVideo } from '../clips/clip-video.ts';
 import type { ApiDeps } from '../context.ts';
 import { findTenantArtist } from '../music/find-artist.ts';
@@ -30,6 +32,7 @@ import { receiveFiles, type ReceivedFile } from '../uploads/receive-file.ts';
 export const MAX_CLIP_LENGTH_S = 600;
 const START_DEADLINE_MS = 5_000;
 const IdParams = z.object({ id: z.string().max(64) });
+const RenderParams = z.object({ id: z.string().max(64), index: z.coerce.number().int().min(0).max(99) });
 
 const Length = z.coerce.number().positive('must be greater than 0').max(MAX_CLIP_LENGTH_S, `at most ${MAX_CLIP_LENGTH_S} s`);
 const Flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
@@ -57,7 +60,7 @@ const CREATE_PROPERTIES = {
   experimental: { type: 'boolean', default: false },
 };
 
-export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJobsLimiter: Limiter | null): Router {
+export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJobsLimiter: Limiter | null, downloadsLimiter: Limiter | null): Router {
   const router = new Router();
   const { config, orm, storage, temporal } = deps;
 
@@ -160,7 +163,8 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
         args: [{
           clipJobId, tenantId: user.tenantId, ownerId: user.id, artistId, musicId: fields.music_id ?? null, video: video.source,
           minLengthMs: Math.round(fields.min_length_s * 1000), maxLengthMs: Math.round(fields.max_length_s * 1000),
-          vertical: fields.vertical, experimental: fields.experimental, heavyTaskQueue: config.temporal.heavyTaskQueue, traceparent: request.traceparent,
+          vertical: fields.vertical, experimental: fields.experimental, heavyTaskQueue: config.temporal.heavyTaskQueue,
+          intermediateRetentionMs: config.clips.intermediateRetentionMs, traceparent: request.traceparent,
         }],
         memo: { summary: `Clips of ${video.filename} (${Math.round(video.source.durationMs / 1000)} s)${fields.music_id ? ' with music' : ''}`, traceparent: request.traceparent, requestId: request.requestId },
         staticSummary: `Suggest clips of ${video.filename}`,
@@ -190,8 +194,9 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
       { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit + 1 },
     ));
     const page = pageOf(rows, query.limit);
-    const suggestions = await loadSuggestions(em, user.tenantId, page.items.map((j) => j.id));
-    ctx.body = { items: page.items.map((j) => clipJobView(j, suggestions.get(j.id) ?? [])), next_cursor: page.nextCursor };
+    const ids = page.items.map((j) => j.id);
+    const [suggestions, rendered] = await Promise.all([loadSuggestions(em, user.tenantId, ids), loadRenders(em.fork(), user.tenantId, ids)]);
+    ctx.body = { items: page.items.map((j) => clipJobView(j, suggestions.get(j.id) ?? [], rendered.get(j.id) ?? [])), next_cursor: page.nextCursor };
   });
 
   registry.addRoute(router, {
@@ -202,8 +207,7 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
   }, async (ctx, { params }) => {
     const user = currentUser(ctx);
     const em = orm.em.fork();
-    const job = await findTenantClipJob(em, user.tenantId, params.id);
-    ctx.body = clipJobView(job, (await loadSuggestions(em, user.tenantId, [job.id])).get(job.id) ?? []);
+    ctx.body = await fullView(em, user.tenantId, await findTenantClipJob(em, user.tenantId, params.id));
   });
 
   registry.addRoute(router, {
@@ -223,7 +227,7 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
     await withDependency('temporal', () => temporal.workflow.getHandle(`clip-${job.id}`).cancel());
     ctx.state.log.info({ clipJobId: job.id }, 'clip job cancellation requested');
     ctx.status = 202;
-    ctx.body = clipJobView(job, []);
+    ctx.body = await fullView(em, user.tenantId, job);
   });
 
   registry.addRoute(router, {
@@ -236,11 +240,44 @@ export function createClipJobsRouter(deps: ApiDeps, registry: ApiRegistry, clipJ
     const read = async () => {
       const em = orm.em.fork();
       const job = await findTenantClipJob(em, user.tenantId, params.id);
-      const suggestions = isTerminal(job) ? (await loadSuggestions(em, user.tenantId, [job.id])).get(job.id) ?? [] : [];
-      return { data: clipJobView(job, suggestions), id: String(job.updatedAt.getTime()), final: isTerminal(job) };
+      return { data: await fullView(em, user.tenantId, job), id: String(job.updatedAt.getTime()), final: isTerminal(job) };
     };
     streamSnapshots(ctx, 'status', await read(), read);
   });
+
+  registry.addRoute(router, {
+    method: 'get', path: '/api/v1/clip-jobs/:id/renders/:index/download', operationId: 'downloadClipRender', tags: ['Clip jobs'], auth: 'user',
+    summary: 'A presigned URL of a rendered variant (MP4)',
+    params: RenderParams,
+    responses: {
+      200: { description: 'The URL', schema: z.object({ download_url: z.url(), expires_in: z.number().int() }) },
+      404: { description: "NOT_FOUND: the job (also another tenant's) or a variant it does not have" },
+      409: { description: 'RENDER_NOT_READY: the variant is not rendered (yet), or failed' },
+      429: { description: 'RATE_LIMITED: at most RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE per minute' },
+    },
+  }, async (ctx, { params }) => {
+    const user = currentUser(ctx);
+    await enforceLimit(ctx, downloadsLimiter, user.id);
+    const em = orm.em.fork();
+    const job = await findTenantClipJob(em, user.tenantId, params.id);
+    const render = await withDependency('postgresql', () => em.findOne(ClipRender, { tenantId: user.tenantId, clipJobId: job.id, index: params.index }));
+    if (!render) {
+      const suggested = (await loadSuggestions(em, user.tenantId, [job.id])).get(job.id) ?? [];
+      if (!suggested.some((s) => s.index === params.index)) throw notFound('Render');
+      throw new AppError(409, 'RENDER_NOT_READY', `Variant ${params.index} is not rendered yet (the job is ${job.status})`);
+    }
+    if (render.status !== 'done' || !render.storageKey || !render.bucket) {
+      throw new AppError(409, 'RENDER_NOT_READY', `Variant ${params.index} is ${render.status}; only rendered variants can be downloaded`);
+    }
+    const ttl = config.assets.urlTtlSeconds;
+    const url = await withDependency('storage', () => storage.presignGet(render.bucket as BucketName, render.storageKey!, ttl));
+    ctx.body = { download_url: url, expires_in: ttl };
+  });
+
+  async function fullView(em: EntityManager, tenantId: string, job: IClipJob): Promise<ClipJobView> {
+    const [suggestions, rendered] = await Promise.all([loadSuggestions(em, tenantId, [job.id]), loadRenders(em.fork(), tenantId, [job.id])]);
+    return clipJobView(job, suggestions.get(job.id) ?? [], rendered.get(job.id) ?? []);
+  }
 
   return router;
 }

@@ -8,8 +8,10 @@
  */
 import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { SUBSCORES } from '../../lib/clips/contract.ts';
@@ -23,6 +25,8 @@ import { eventually, startTestStack, type TestStack } from '../support/stack.ts'
 
 type Body = Record<string, unknown>;
 const OFFSET_S = 7.5;
+const run = promisify(execFile);
+const FFPROBE = process.env.FFPROBE_PATH ?? 'ffprobe';
 
 describe('clip jobs on the real stack', { timeout: 600_000 }, () => {
   let stack: TestStack;
@@ -130,10 +134,11 @@ describe('clip jobs on the real stack', { timeout: 600_000 }, () => {
   }
 
   it('finds the track in the video and suggests 3 clips cut on its beats', async () => {
-    const id = await createJob(performance, { music_id: rockId, min_length_s: '8', max_length_s: '15' });
+    const id = await createJob(performance, { music_id: rockId, min_length_s: '8', max_length_s: '15', vertical: 'true' });
     const job = await finished(id);
     assert.equal(job.status, 'done', JSON.stringify(job.error));
     assert.equal(job.progress, 100);
+    assert.equal(job.stage, 'done');
     const sync = job.music_sync as Body;
     assert.equal(sync.found, true, String(sync.reason));
     assert.ok(Math.abs(Number(sync.offset_ms) - OFFSET_S * 1000) <= 50, `offset ${String(sync.offset_ms)} ms, true ${OFFSET_S * 1000}`);
@@ -146,16 +151,42 @@ describe('clip jobs on the real stack', { timeout: 600_000 }, () => {
         assert.ok(videoBeats.some((b) => Math.abs(b - edge) <= 1), `${edge} ms is on a beat`);
       }
     }
+    // Rendered one after another: each variant's MP4 matches its cut, at -14 LUFS, A/V in sync, 9:16.
+    const renders = job.renders as Body[];
+    assert.deepEqual(renders.map((r) => [r.index, r.status]), [[0, 'done'], [1, 'done'], [2, 'done']], JSON.stringify(renders));
+    assert.deepEqual(job.rendering, { rendering_variant: null, completed_variants: 3, variant_progress: 100 });
+    for (const [i, r] of renders.entries()) {
+      const s = suggestions[i]!;
+      assert.ok(Math.abs(Number(r.duration_ms) - (Number(s.end_ms) - Number(s.start_ms))) <= 40, `duration ${String(r.duration_ms)}`);
+      assert.ok(Math.abs(Number(r.loudness_lufs) + 14) <= 1, `loudness ${String(r.loudness_lufs)}`);
+      assert.ok(Number(r.true_peak_db) <= -1 + 0.05, `true peak ${String(r.true_peak_db)}`);
+      assert.ok(Number(r.sync_deviation_ms) <= 40, `sync deviation ${String(r.sync_deviation_ms)}`);
+      assert.ok(Number(r.size_bytes) > 10_000);
+    }
+    const download = await call(base, 'GET', `/api/v1/clip-jobs/${id}/renders/0/download`, { token: alice.access });
+    assert.equal(download.status, 200, JSON.stringify(download.body));
+    const mp4 = join(dir, 'variant-0.mp4');
+    await writeFile(mp4, Buffer.from(await (await fetch(String(download.body.download_url))).arrayBuffer()));
+    const probed = JSON.parse((await run(FFPROBE, ['-v', 'error', '-show_streams', '-of', 'json', mp4])).stdout) as { streams: Array<{ codec_name: string; width?: number; height?: number }> };
+    assert.deepEqual(probed.streams.map((st) => st.codec_name).sort(), ['aac', 'h264']);
+    const picture = probed.streams.find((st) => st.codec_name === 'h264')!;
+    assert.ok(Math.abs(picture.width! / picture.height! - 9 / 16) < 0.02, `${picture.width}x${picture.height} is 9:16`);
+    assert.equal((await call(base, 'GET', `/api/v1/clip-jobs/${id}/renders/7/download`, { token: alice.access })).status, 404);
+    const objects: string[] = [];
+    for await (const o of stack.storage.list('exports', `${alice.tenantId}/clips/${id}/renders/`)) objects.push(o.key);
+    assert.deepEqual(objects.sort(), [0, 1, 2].map((i) => `${alice.tenantId}/clips/${id}/renders/variant-${i}.mp4`), 'exactly one object per variant');
+
     const state = await stack.temporal.workflow.getHandle<() => Promise<ClipJobState>>(`clip-${id}`).query(clipJobStateQuery);
     assert.equal(state.status, 'done');
     assert.equal(state.cachedAnalysis, false);
     assert.equal(state.suggestions, 3);
+    assert.deepEqual(state.renders.map((r) => r.attempts), [1, 1, 1]);
     const rows = await stack.orm.em.getConnection().execute('select count(*)::int as n from video_clip_models where clip_job_id = ?', [id]);
     assert.equal((rows[0] as { n: number }).n, 3);
     const described = await stack.temporal.workflow.getHandle(`clip-${id}`).describe();
     assert.equal(described.searchAttributes.JobKind?.[0], 'clip');
     assert.equal(described.searchAttributes.Stage?.[0], 'done');
-    await recordHistory(`clip-${id}`, 'clipJob-with-music');
+    await recordHistory(`clip-${id}`, 'clipJob-rendered-with-music');
     await recordHistory(`analyze-video-${id}`, 'analyzeVideo-analysed');
   });
 
@@ -176,7 +207,7 @@ describe('clip jobs on the real stack', { timeout: 600_000 }, () => {
     const history = await stack.temporal.workflow.getHandle(`analyze-video-${id}`).fetchHistory();
     const scheduled = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
     assert.deepEqual(scheduled, ['findCachedVideoAnalysis'], 'no analysis ran: the cache answered');
-    await recordHistory(`clip-${id}`, 'clipJob-music-not-found');
+    await recordHistory(`clip-${id}`, 'clipJob-rendered-music-not-found');
     await recordHistory(`analyze-video-${id}`, 'analyzeVideo-cached');
   });
 
@@ -192,6 +223,6 @@ describe('clip jobs on the real stack', { timeout: 600_000 }, () => {
     assert.equal(list.status, 200);
     assert.equal((list.body.items as Body[])[0]!.clip_job_id, id);
     assert.equal(typeof list.body.next_cursor, 'string');
-    await recordHistory(`clip-${id}`, 'clipJob-without-music');
+    await recordHistory(`clip-${id}`, 'clipJob-rendered-without-music');
   });
 });
