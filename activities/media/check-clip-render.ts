@@ -15,6 +15,7 @@ import { MEDIA_DEMUXERS } from '../../lib/ffmpeg/formats.ts';
 import { probeMedia } from '../../lib/ffmpeg/probe.ts';
 import { ObjectNotFoundError, type StorageDriver } from '../../lib/storage/index.ts';
 import { asTemporalFailure } from './asset-workspace.ts';
+import { asClipRenderFailure } from './render-clip-variant.ts';
 
 export interface CheckClipRenderDeps {
   orm: Orm;
@@ -87,7 +88,7 @@ export function createCheckClipRenderActivities(deps: CheckClipRenderDeps) {
         };
       } catch (err) {
         if (signal.aborted) throw signal.reason ?? err;
-        throw asTemporalFailure(err);
+        throw asClipRenderFailure(asTemporalFailure(err));
       } finally {
         await rm(dir, { recursive: true, force: true });
         await rmdir(dirname(dir)).catch(() => undefined); // the job's directory, once empty

@@ -15,6 +15,7 @@ import { placeTrackInClip } from '../../lib/clips/plan-music.ts';
 import type { Orm } from '../../lib/db/orm.ts';
 import { renderClip } from '../../lib/ffmpeg/clips/render-clip.ts';
 import { MEDIA_DEMUXERS } from '../../lib/ffmpeg/formats.ts';
+import { RenderError } from '../../lib/ffmpeg/ingest/run-ffmpeg.ts';
 import { probeMedia } from '../../lib/ffmpeg/probe.ts';
 import { clipRenderKey, ObjectNotFoundError, type StorageDriver } from '../../lib/storage/index.ts';
 import { motionCentreKeyframes } from '../../lib/video/motion-centre.ts';
@@ -112,7 +113,7 @@ export function createRenderClipVariantActivities(deps: RenderClipVariantDeps) {
           await deps.storage.delete('exports', storageKey).catch(() => undefined);
           throw signal.reason ?? err;
         }
-        throw err;
+        throw asClipRenderFailure(err);
       }
 
       async function probedSize(path: string, demuxer: string): Promise<{ width: number; height: number }> {
@@ -149,6 +150,16 @@ export function createRenderClipVariantActivities(deps: RenderClipVariantDeps) {
     });
     return { path, demuxer, ...placement };
   }
+}
+
+/**
+ * A retryable ffmpeg/ffprobe failure (RenderError PROCESSING_ERROR) as a retryable ApplicationFailure
+ * typed with its stable code: otherwise Temporal types it with the class name, and the variant's
+ * recorded error code would read `RenderError`. Anything else is returned unchanged.
+ */
+export function asClipRenderFailure(err: unknown): unknown {
+  if (err instanceof RenderError && err.retryable) return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: false, cause: err });
+  return err;
 }
 
 export type RenderClipVariantActivities = ReturnType<typeof createRenderClipVariantActivities>;

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.ts';
+import { createActivities, type Activities } from '../../activities/index.ts';
 import { createApp, type App } from '../../api/app.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { openOrm, type Orm } from '../../lib/db/orm.ts';
@@ -35,6 +35,11 @@ export interface TestStackOptions {
   heavyWorker?: boolean;
   /** Per-job temp dirs of heavy activities. */
   workDir?: string;
+  /**
+   * Wraps the activities the in-process workers register (default: unchanged), e.g. to inject a
+   * fault at an activity boundary. Workers in other processes are not affected.
+   */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 export async function startTestStack(options: TestStackOptions): Promise<TestStack> {
@@ -62,7 +67,8 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
 
   const mailer = createMailer(config.smtp, logger);
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets, ai: config.ai, clips: config.clips, workDir: options.workDir });
+  const created = createActivities({ orm, storage, mailer, logger, media: config.media, frames: config.frames, assets: config.assets, ai: config.ai, clips: config.clips, workDir: options.workDir });
+  const activities = options.wrapActivities ? options.wrapActivities(created) : created;
   const worker = await createWorker({
     connection: workerConnection,
     namespace: config.temporal.namespace,
