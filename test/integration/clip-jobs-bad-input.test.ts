@@ -14,7 +14,7 @@ import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +22,7 @@ import { MusicAsset } from '../../entities/index.ts';
 import { call, registerTenant, type Session } from '../support/accounts.ts';
 import { insertTestAsset } from '../support/assets.ts';
 import { makeClickTrackWav, makeColourVideo, makeLongVideo, makePerformance, makeStillVideo } from '../support/clips.ts';
+import { ffmpegProcessesWith } from '../support/processes.ts';
 import { makePng, makeTestClip, tempDir } from '../support/media.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -158,21 +159,6 @@ describe('clip jobs: bad input on the real stack', { timeout: 600_000 }, () => {
     return { id, key, sha256 };
   }
 
-  /** ffmpeg processes (of this machine) whose command line mentions `needle`. */
-  async function ffmpegProcessesWith(needle: string): Promise<string[]> {
-    const found: string[] = [];
-    for (const pid of await readdir('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let cmdline: string;
-      try {
-        cmdline = (await readFile(`/proc/${pid}/cmdline`)).toString('utf8').split('\0').join(' ');
-      } catch {
-        continue; // exited meanwhile
-      }
-      if (/ffmpeg|ffprobe/.test(cmdline) && cmdline.includes(needle)) found.push(`${pid}: ${cmdline}`);
-    }
-    return found;
-  }
 
   function checkTwoSuggestions(job: Body, minMs: number, maxMs: number): Body[] {
     assert.equal(job.status, 'done', JSON.stringify(job.error));

@@ -16,7 +16,7 @@ import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
@@ -27,6 +27,7 @@ import type { Activities } from '../../activities/index.ts';
 import type { RenderClipVariantInput } from '../../activities/media/render-clip-variant.ts';
 import { call, registerTenant, type Session } from '../support/accounts.ts';
 import { makeLongVideo, makePerformance } from '../support/clips.ts';
+import { ffmpegProcessesWith } from '../support/processes.ts';
 import { alive, filesUnder, processesMatching, startHeavyWorkerProcess } from '../support/heavy-worker-process.ts';
 import { EventType } from '../support/history.ts';
 import { tempDir } from '../support/media.ts';
@@ -183,21 +184,6 @@ describe('clip renders on the real stack', { timeout: 900_000 }, () => {
 
   const variantKey = (tenantId: string, id: string, index: number) => `${tenantId}/clips/${id}/renders/variant-${index}.mp4`;
 
-  /** ffmpeg/ffprobe processes of this machine whose command line mentions `needle`. */
-  async function ffmpegProcessesWith(needle: string): Promise<string[]> {
-    const found: string[] = [];
-    for (const pid of await readdir('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let cmdline: string;
-      try {
-        cmdline = (await readFile(`/proc/${pid}/cmdline`)).toString('utf8').split('\0').join(' ');
-      } catch {
-        continue; // exited meanwhile
-      }
-      if (/ffmpeg|ffprobe/.test(cmdline) && cmdline.includes(needle)) found.push(`${pid}: ${cmdline}`);
-    }
-    return found;
-  }
 
   async function historyEvents(s: TestStack, workflowId: string): Promise<HistoryEvent[]> {
     return (await s.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
