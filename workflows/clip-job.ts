@@ -162,7 +162,7 @@ export async function clipJob(input: ClipJobInput): Promise<ClipJobState> {
     suggestion: Suggestion, progress: { base: number; span: number }, analysisId: string, music: { musicId: string; sync: MusicSync } | null,
   ): Promise<ClipRenderState> {
     const outcome: ClipRenderState = { index: suggestion.index, status: 'rendering', attempts: 0, syncDeviationMs: null, reason: null };
-    const record = (extra: Parameters<typeof renders.recordClipRender>[0]) => renders.recordClipRender(extra);
+    const record = renders.recordClipRender;
     for (let attempt = 1; attempt <= RENDER_ATTEMPTS_PER_VARIANT; attempt++) {
       outcome.attempts = attempt;
       await record({ ...ref, index: suggestion.index, status: 'rendering', attempts: attempt });
