@@ -12,6 +12,7 @@ import { createTranscriptionActivities } from './ai/transcribe-music.ts';
 import { createSuggestClipsActivities } from './analysis/suggest-clips-for-job.ts';
 import { createClipJobDbActivities } from './db/clip-jobs.ts';
 import { createClipRenderDbActivities } from './db/clip-renders.ts';
+import { createSaveLearningCenterActivities } from './learning/save-learning-center.ts';
 import { createAssetPartitionActivities } from './db/asset-partitions.ts';
 import { createAssetUploadActivities } from './db/asset-uploads.ts';
 import { createAssetDbActivities } from './db/assets.ts';
@@ -95,6 +96,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSyncClipMusicActivities({ ...clipMedia, timeoutMs: 10 * 60_000 }),
     ...createSuggestClipsActivities({ orm: deps.orm, baselineWeights: deps.clips.baselineWeights }),
     ...createClipRenderDbActivities({ orm: deps.orm }),
+    ...createSaveLearningCenterActivities({ orm: deps.orm }),
     ...createRenderClipVariantActivities(clipMedia),
     ...createCheckClipRenderActivities(clipMedia),
     ...createStorageActivities({ storage: deps.storage }),

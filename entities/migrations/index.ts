@@ -7,6 +7,7 @@ import { Migration0005AssetIngest } from './0005-asset-ingest.ts';
 import { Migration0006Music } from './0006-music.ts';
 import { Migration0007ClipJobs } from './0007-clip-jobs.ts';
 import { Migration0008ClipRenders } from './0008-clip-renders.ts';
+import { Migration0009LearningCenters } from './0009-learning-centers.ts';
 
 export const MIGRATIONS = [
   { name: '0001-probe-jobs', class: Migration0001ProbeJobs },
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   { name: '0006-music', class: Migration0006Music },
   { name: '0007-clip-jobs', class: Migration0007ClipJobs },
   { name: '0008-clip-renders', class: Migration0008ClipRenders },
+  { name: '0009-learning-centers', class: Migration0009LearningCenters },
 ];
