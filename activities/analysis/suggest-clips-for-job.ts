@@ -1,9 +1,11 @@
 /**
  * suggestClipsForJob (main queue; CPU only): loads the job's video analysis and, with music, the
- * track's beats and the sync found, combines the learning layers' weights (today the global
- * baseline from config; the genre, artist and music layers arrive with the learning centers),
- * runs lib/clips/suggest and replaces the job's rows in `video_clip_models` in one transaction, so
- * a retry leaves exactly one set.
+ * track's beats and the sync found, combines the weights of the learning layers — the global
+ * baseline from config (or the tenant's global learning center), then the centers of the job's
+ * artist and music, read from the `learning_centers` projection (lib/learning/center-layers.ts:
+ * experimental centers only for experimental jobs) — runs lib/clips/suggest and replaces the
+ * job's rows in `video_clip_models` in one transaction, so a retry leaves exactly one set. Each
+ * row records the center versions used (`weights_version`).
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -11,6 +13,7 @@ import type { ClipMusic, MusicSync, Suggestion, VideoAnalysis, Weights } from '.
 import { suggestClips } from '../../lib/clips/suggest.ts';
 import { combineWeightLayers } from '../../lib/clips/weights.ts';
 import type { Orm } from '../../lib/db/orm.ts';
+import { layersFromCenters, type CenterRow } from '../../lib/learning/center-layers.ts';
 
 export interface SuggestClipsDeps {
   orm: Orm;
@@ -38,7 +41,11 @@ export function createSuggestClipsActivities(deps: SuggestClipsDeps) {
       )) as Array<{ analysis: VideoAnalysis }>;
       if (!rows[0]) throw ApplicationFailure.nonRetryable('The video analysis is missing', 'ANALYSIS_MISSING');
       const music = input.music ? await loadClipMusic(deps.orm, input.tenantId, input.music.musicId, input.music.sync) : null;
-      const { weights, version } = combineWeightLayers([{ name: 'global', version: deps.baselineWeights.version, weights: deps.baselineWeights.weights }]);
+      const centers = layersFromCenters(await loadJobCenters(deps.orm, input.tenantId, input.clipJobId), { experimental: await isExperimentalJob(deps.orm, input) });
+      const layers = centers.some((l) => l.name === 'global')
+        ? centers
+        : [{ name: 'global' as const, version: deps.baselineWeights.version, weights: deps.baselineWeights.weights }, ...centers];
+      const { weights, version } = combineWeightLayers(layers);
       const suggestions = suggestClips({
         analysis: rows[0].analysis,
         music,
@@ -64,6 +71,30 @@ export function createSuggestClipsActivities(deps: SuggestClipsDeps) {
       return suggestions;
     },
   };
+}
+
+/** The live (not archived) global, artist and music centers of the job's tenant, artist and track. */
+async function loadJobCenters(orm: Orm, tenantId: string, clipJobId: string): Promise<CenterRow[]> {
+  const rows = (await orm.em.getConnection().execute(
+    `select c.id, c.scope_kind, c.label, c.version, c.weights, c.baseline_weights, c.stable_version, c.stable_weights
+     from clip_jobs j
+     join learning_centers c on c.tenant_id = j.tenant_id and c.status <> 'archived' and c.weights is not null
+       and (c.scope = 'global' or c.scope = 'artist-' || j.artist_id::text or c.scope = 'music-' || j.music_id::text)
+     where j.id = ? and j.tenant_id = ?`,
+    [clipJobId, tenantId],
+  )) as Array<{
+    id: string; scope_kind: CenterRow['scopeKind']; label: CenterRow['label']; version: number; weights: Weights; baseline_weights: Weights | null;
+    stable_version: number | null; stable_weights: Weights | null;
+  }>;
+  return rows.map((r) => ({
+    id: r.id, scopeKind: r.scope_kind, label: r.label, version: r.version, weights: r.weights, baselineWeights: r.baseline_weights ?? r.weights,
+    stableVersion: r.stable_version, stableWeights: r.stable_weights,
+  }));
+}
+
+async function isExperimentalJob(orm: Orm, input: SuggestClipsForJobInput): Promise<boolean> {
+  const rows = (await orm.em.getConnection().execute('select experimental from clip_jobs where id = ? and tenant_id = ?', [input.clipJobId, input.tenantId])) as Array<{ experimental: boolean }>;
+  return rows[0]?.experimental === true;
 }
 
 async function loadClipMusic(orm: Orm, tenantId: string, musicId: string, sync: MusicSync): Promise<ClipMusic> {

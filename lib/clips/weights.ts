@@ -10,8 +10,10 @@
  * so a music layer learned from 3 feedbacks moves the artist's weights only a little, one learned
  * from 300 almost replaces them. A layer without `samples` (set by hand, e.g. an operator's
  * experiment) is taken as it is; a sub-score the layer does not mention inherits the parent's.
- * Until the learning centers exist only `global` is passed, and its weights are the baseline below
- * (or the override of config, validated by `loadBaselineWeights`).
+ * A layer may instead give `offsets`, added to the parent's weights (floored at 0): that is how the
+ * learning centers (issue 9) apply — the global center's weights replace the baseline below (or the
+ * override of config, validated by `loadBaselineWeights`); an artist or music center adds what it
+ * learned (its weights minus the baseline it was created with) on top of its parent.
  *
  * Weights are ≥ 0. `frozen_penalty` is the one subtracted: its weight is the size of the penalty
  * per unit of black/frozen fraction, so it is ≥ 0 too; it does not count in the normalizing sum.
@@ -52,6 +54,12 @@ export interface WeightLayer {
   weights: Partial<Weights>;
   /** How many feedback samples the layer learned from; absent = taken as it is. */
   samples?: number;
+  /**
+   * Added to the parent's weight (floored at 0) instead of replacing it: what a learning center
+   * learned, as its difference from the baseline it was created with (an artist or music center).
+   * Applied after `weights`; a layer may give either or both.
+   */
+  offsets?: Partial<Record<Subscore, number>>;
 }
 
 export class WeightsError extends Error {
@@ -164,18 +172,31 @@ export function combineWeightLayers(layers: readonly WeightLayer[]): { weights: 
     const layer = byName.get(name);
     if (!layer) continue;
     const own = validateWeights(layer.weights, true, `the ${name} layer`);
+    const offsets = validateOffsets(layer.offsets ?? {}, `the ${name} layer`);
     const n = layer.samples;
     const next = { ...weights };
     for (const key of SUBSCORES) {
       const w = own[key];
-      if (w === undefined) continue;
-      next[key] = n === undefined ? w : (n * w + SHRINKAGE_SAMPLES * weights[key]) / (n + SHRINKAGE_SAMPLES);
+      if (w !== undefined) next[key] = n === undefined ? w : (n * w + SHRINKAGE_SAMPLES * weights[key]) / (n + SHRINKAGE_SAMPLES);
+      const offset = offsets[key];
+      if (offset !== undefined) next[key] = Math.max(0, next[key] + offset);
     }
     weights = next;
     version[name] = layer.version;
   }
   requirePositive(weights, 'combined weights');
   return { weights, version };
+}
+
+function validateOffsets(value: unknown, what: string): Partial<Record<Subscore, number>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WeightsError(`${what}: offsets must be an object of sub-score offsets`);
+  const out: Partial<Record<Subscore, number>> = {};
+  for (const [key, offset] of Object.entries(value as Record<string, unknown>)) {
+    if (!(SUBSCORES as readonly string[]).includes(key)) throw new WeightsError(`${what}: unknown sub-score ${JSON.stringify(key)} in offsets`);
+    if (typeof offset !== 'number' || !Number.isFinite(offset)) throw new WeightsError(`${what}: the offset of ${key} must be a finite number`);
+    out[key as Subscore] = offset;
+  }
+  return out;
 }
 
 /** 32-bit FNV-1a as 8 hex digits (a stable name for a config override, not a security hash). */
