@@ -17,13 +17,17 @@
  *   scale, fades; performance −12 dB + music, fades, loudnorm=I=-14:TP=-1:LRA=11" …` with the same
  *   x264/AAC settings (`-preset veryfast -crf 20`, AAC 192k 48 kHz stereo, `+faststart`).
  *
- * Printed: wall time of each (median of the rounds), `moviola / baseline`, and the integrated
- * loudness and true peak of both outputs measured by ffmpeg's `ebur128=peak=true`.
+ * Printed: wall time of each (median of the rounds), `moviola / baseline`, the integrated
+ * loudness and true peak of both outputs measured by ffmpeg's `ebur128=peak=true`, and the A/V
+ * sync deviation of both outputs measured as checkClipRender measures a render
+ * (lib/clips/check-render.ts: probeRender → streamDeviationMs; musicDeviationMs against the track at
+ * track time 3 s; the length against the 30 s cut; judgeRender's verdict within 40 ms).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { judgeRender, musicDeviationMs, probeRender, RENDER_SYNC_TOLERANCE_MS, streamDeviationMs } from '../lib/clips/check-render.ts';
 import { clipGeometry, renderClip, type ClipRenderPlan } from '../lib/ffmpeg/clips/render-clip.ts';
 import { motionCentreKeyframes } from '../lib/video/motion-centre.ts';
 import { exec, median } from './support.ts';
@@ -115,6 +119,22 @@ async function loudness(path: string): Promise<{ integrated: number; truePeak: n
   };
 }
 
+/** The A/V sync of an output as checkClipRender measures it (the same functions, the track at TRACK_START_MS). */
+async function sync(path: string): Promise<string> {
+  const tools = { ffmpegPath: FFMPEG, ffprobePath: FFPROBE, timeoutMs: 600_000 };
+  const render = await probeRender(path, tools);
+  const music = await musicDeviationMs(path, { path: MUSIC, demuxer: 'mov', expectedTrackStartMs: TRACK_START_MS }, { ...tools, render });
+  const verdict = judgeRender({ streams: render.streams, musicDeviationMs: music.deviationMs });
+  const lengthDelta = Math.abs(render.streams.formatDurationMs - (END_MS - START_MS));
+  const lengthOk = lengthDelta <= RENDER_SYNC_TOLERANCE_MS;
+  // Combined as checkClipRender combines them (its reported deviation_ms).
+  const deviation = Math.max(verdict.deviationMs, lengthOk ? 0 : lengthDelta);
+  const ok = verdict.ok && lengthOk;
+  const ms = (x: number) => `${(Math.round(x * 10) / 10).toFixed(1)} ms`;
+  const musicText = music.deviationMs === null ? `music not measured (z = ${music.confidence.toFixed(1)})` : `music ${ms(music.deviationMs)} (z = ${music.confidence.toFixed(1)})`;
+  return `**${ms(deviation)}** ${ok ? 'ok' : 'FAILS'} (streams ${ms(streamDeviationMs(render.streams))}, ${musicText}, length Δ ${ms(lengthDelta)})`;
+}
+
 async function describe(path: string): Promise<string> {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-show_entries', 'stream=codec_type,width,height,duration', '-of', 'json', path]);
   const streams = (JSON.parse(stdout) as { streams: Array<{ codec_type: string; width?: number; height?: number; duration?: string }> }).streams;
@@ -154,16 +174,17 @@ async function main(): Promise<void> {
     );
   }
   const [ml, bl] = [await loudness(moviolaOut), await loudness(baselineOut)];
+  const [moviolaSync, baselineSync] = [await sync(moviolaOut), await sync(baselineOut)];
   const centres = keyframes.map((k) => k.centerX);
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
   console.log(`\n## 30 s vertical variant with music, 1080p source (${rounds} round${rounds > 1 ? 's' : ''}, median wall time)\n`);
   const cs = (v: number[]) => `${median(v).toFixed(1)} s`;
-  console.log(line(['contender', 'wall (median)', 'ffmpeg CPU (median)', 'integrated', 'true peak', 'output']));
-  console.log(line(['---', '---:', '---:', '---:', '---:', '---']));
-  console.log(line(['baseline: one ffmpeg, centre crop, single-pass loudnorm', s(median(baseline)), cs(cpu.baseline), `${bl.integrated} LUFS`, `${bl.truePeak} dBTP`, await describe(baselineOut)]));
-  console.log(line(['moviola: renderClip (2 passes), crop following the motion', s(median(moviola)), cs(cpu.moviola), `${ml.integrated} LUFS`, `${ml.truePeak} dBTP`, await describe(moviolaOut)]));
-  console.log(line(['**moviola / baseline**', `**${(median(moviola) / median(baseline)).toFixed(2)}**`, `${(median(cpu.moviola) / median(cpu.baseline)).toFixed(2)}`, '', '', '']));
+  console.log(line(['contender', 'wall (median)', 'ffmpeg CPU (median)', 'integrated', 'true peak', `A/V sync deviation (tolerance ${RENDER_SYNC_TOLERANCE_MS} ms)`, 'output']));
+  console.log(line(['---', '---:', '---:', '---:', '---:', '---', '---']));
+  console.log(line(['baseline: one ffmpeg, centre crop, single-pass loudnorm', s(median(baseline)), cs(cpu.baseline), `${bl.integrated} LUFS`, `${bl.truePeak} dBTP`, baselineSync, await describe(baselineOut)]));
+  console.log(line(['moviola: renderClip (2 passes), crop following the motion', s(median(moviola)), cs(cpu.moviola), `${ml.integrated} LUFS`, `${ml.truePeak} dBTP`, moviolaSync, await describe(moviolaOut)]));
+  console.log(line(['**moviola / baseline**', `**${(median(moviola) / median(baseline)).toFixed(2)}**`, `${(median(cpu.moviola) / median(cpu.baseline)).toFixed(2)}`, '', '', '', '']));
   console.log(
     `\nmotionCentreKeyframes over the 30 s window (not in the ratio; H.264 non-reference pictures skipped): ${s(median(analysis))} wall, ${cs(cpu.analysis)} CPU; ` +
       `${keyframes.length} keyframes, centre ${Math.min(...centres).toFixed(3)}–${Math.max(...centres).toFixed(3)}`,

@@ -5,41 +5,53 @@
  * tenant's job (404); cancel during a render (ffmpeg killed, the variant `cancelled`, no object
  * left); the heavy worker SIGKILLed mid-render (retried after the heartbeat timeout, done, one
  * object per variant, no temp dir left); ffmpeg failing on one variant (retried 3 times, `failed`,
- * the job `done (partial)`) and on every variant (`failed` RENDER_FAILED).
+ * the job `done (partial)`) and on every variant (`failed` RENDER_FAILED); a variant failing the
+ * A/V sync check (rendered twice, `failed_sync` with the measured deviation, its object deleted
+ * after CLIP_INTERMEDIATE_RETENTION_HOURS — 10.8 s on this stack — while the done one stays).
  *
  * Faults are injected at the activity boundary (startTestStack's wrapActivities), keyed by tenant,
  * so each test's jobs get only their own: `hold` keeps variant 0 waiting (heartbeating) until the
  * test releases it; `fail` runs the real renderClipVariant with an impossible plan (a 9:16 crop of
- * a 3840×2160 picture on the 320×180 video), so ffmpeg itself fails on that variant.
+ * a 3840×2160 picture on the 320×180 video), so ffmpeg itself fails on that variant; `desync`
+ * lets the real render finish, then stores a stream-copy remux of it whose audio starts 300 ms
+ * late, so the real checkClipRender measures the desync and fails it.
  */
 import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Context } from '@temporalio/activity';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
-import type { temporal } from '@temporalio/proto';
 import type { Activities } from '../../activities/index.ts';
 import type { RenderClipVariantInput } from '../../activities/media/render-clip-variant.ts';
+import { probeRender, RENDER_SYNC_TOLERANCE_MS, streamDeviationMs } from '../../lib/clips/check-render.ts';
 import { call, registerTenant, type Session } from '../support/accounts.ts';
 import { makeLongVideo, makePerformance } from '../support/clips.ts';
 import { ffmpegProcessesWith } from '../support/processes.ts';
 import { alive, filesUnder, processesMatching, startHeavyWorkerProcess } from '../support/heavy-worker-process.ts';
+import { heavyRuns as heavyRunsOf, type HeavyRun } from '../support/heavy-runs.ts';
 import { EventType } from '../support/history.ts';
 import { tempDir } from '../support/media.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
 type Body = Record<string, unknown>;
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const TERMINAL = ['done', 'failed', 'cancelled'];
 const HEAVY_ACTIVITIES = ['analyzeVideoOriginal', 'syncClipMusic', 'renderClipVariant', 'checkClipRender'];
 /** The rendering activities' retry policy in workflows/clip-job.ts: 3 attempts, 10 s then 20 s apart. */
 const RENDER_ACTIVITY_ATTEMPTS = 3;
 const RENDER_RETRY_BACKOFF_MS = 10_000 + 20_000;
+/** How late the `desync` fault puts a render's audio (ms): far beyond the check's 40 ms tolerance. */
+const DESYNC_MS = 300;
+/** CLIP_INTERMEDIATE_RETENTION_HOURS of the main stack: 10.8 s, so a failed variant's object is deleted within the test. */
+const RETENTION_HOURS = 0.003;
+const RETENTION_MS = RETENTION_HOURS * 3_600_000;
+const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
+const run = promisify(execFile);
 const ENV = {
   OPENAI_API_KEY: '',
   RATE_LIMIT_REQUESTS_PER_USER: '100000',
@@ -57,19 +69,8 @@ interface User {
 interface Fault {
   hold?: { released: boolean };
   fail?: 'all' | number[];
-}
-
-/** One heavy activity of a workflow history: its last attempt's start and its close. */
-interface HeavyRun {
-  workflowId: string;
-  name: string;
-  index: number | null;
-  attempt: number;
-  scheduledMs: number;
-  startMs: number;
-  endMs: number;
-  closed: string;
-  failure: string | null;
+  /** These variants' renders are stored with their audio DESYNC_MS late (every render of them). */
+  desync?: number[];
 }
 
 describe('clip renders on the real stack', { timeout: 900_000 }, () => {
@@ -98,9 +99,31 @@ describe('clip renders on the real stack', { timeout: 900_000 }, () => {
           // A 9:16 crop 1216 px wide of a picture that is really 320 px wide: ffmpeg's crop filter refuses it.
           return real({ ...input, vertical: true, video: { ...input.video, width: 3840, height: 2160 } });
         }
-        return real(input);
+        const rendered = await real(input);
+        if (fault?.desync?.includes(input.index)) return { ...rendered, sizeBytes: await delayAudio(rendered.storageKey, input.index) };
+        return rendered;
       },
     };
+  }
+
+  /**
+   * Replaces the stored render by a remux of it (stream copy) whose audio starts DESYNC_MS late,
+   * so the real checkClipRender measures the desync. Returns the new object's size.
+   */
+  async function delayAudio(key: string, index: number): Promise<number> {
+    const original = join(dir, `desync-${index}-${basename(key)}`);
+    const delayed = join(dir, `desync-${index}-delayed-${basename(key)}`);
+    try {
+      await stack.storage.getToFile('exports', key, original);
+      await run(FFMPEG, [
+        '-v', 'error', '-y', '-i', original, '-itsoffset', String(DESYNC_MS / 1000), '-i', original,
+        '-map', '0:v:0', '-map', '1:a:0', '-c', 'copy', '-movflags', '+faststart', delayed,
+      ]);
+      return (await stack.storage.put('exports', key, await readFile(delayed), { contentType: 'video/mp4' })).size;
+    } finally {
+      await rm(original, { force: true });
+      await rm(delayed, { force: true });
+    }
   }
 
   before(async () => {
@@ -111,7 +134,7 @@ describe('clip renders on the real stack', { timeout: 900_000 }, () => {
       // 60 s of 1280×720 (a 2 s segment repeated): each 20–30 s variant takes several seconds to render.
       makeLongVideo(dir, 'long-720p.mp4', { seconds: 60, size: '1280x720' }),
     ]);
-    stack = await startTestStack({ name: 'clip-renders', env: ENV, workDir: workRoot, wrapActivities: withFaults });
+    stack = await startTestStack({ name: 'clip-renders', env: { ...ENV, CLIP_INTERMEDIATE_RETENTION_HOURS: String(RETENTION_HOURS) }, workDir: workRoot, wrapActivities: withFaults });
     base = stack.baseUrl;
     const files = await made;
     media.shows = files.slice(0, 4);
@@ -185,42 +208,8 @@ describe('clip renders on the real stack', { timeout: 900_000 }, () => {
   const variantKey = (tenantId: string, id: string, index: number) => `${tenantId}/clips/${id}/renders/variant-${index}.mp4`;
 
 
-  async function historyEvents(s: TestStack, workflowId: string): Promise<HistoryEvent[]> {
-    return (await s.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  }
-
   /** The activities of a workflow's history scheduled on the heavy task queue, with their times. */
-  async function heavyRuns(s: TestStack, workflowId: string): Promise<HeavyRun[]> {
-    const events = await historyEvents(s, workflowId);
-    const bySchedule = (id: number, pick: (e: HistoryEvent) => { scheduledEventId?: unknown } | null | undefined) =>
-      events.find((e) => Number(pick(e)?.scheduledEventId) === id);
-    const runs: HeavyRun[] = [];
-    for (const e of events) {
-      const scheduled = e.activityTaskScheduledEventAttributes;
-      if (e.eventType !== EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED || !scheduled) continue;
-      if (scheduled.taskQueue?.name !== s.config.temporal.heavyTaskQueue) continue;
-      const id = Number(e.eventId);
-      const name = String(scheduled.activityType?.name);
-      const input = scheduled.input?.payloads?.[0] ? defaultPayloadConverter.fromPayload<{ index?: number }>(scheduled.input.payloads[0]) : {};
-      const started = bySchedule(id, (x) => x.activityTaskStartedEventAttributes);
-      const closes = [
-        ['completed', bySchedule(id, (x) => x.activityTaskCompletedEventAttributes)],
-        ['failed', bySchedule(id, (x) => x.activityTaskFailedEventAttributes)],
-        ['timed out', bySchedule(id, (x) => x.activityTaskTimedOutEventAttributes)],
-        ['cancelled', bySchedule(id, (x) => x.activityTaskCanceledEventAttributes)],
-      ] as const;
-      const close = closes.find(([, c]) => c !== undefined);
-      assert.ok(started && close, `${workflowId}: ${name} #${id} started and closed`);
-      const failure = close[1]!.activityTaskFailedEventAttributes?.failure;
-      runs.push({
-        workflowId, name, index: typeof input.index === 'number' ? input.index : null,
-        attempt: Number(started.activityTaskStartedEventAttributes?.attempt),
-        scheduledMs: tsToMs(e.eventTime), startMs: tsToMs(started.eventTime), endMs: tsToMs(close[1]!.eventTime),
-        closed: close[0], failure: failure ? `${failure.message ?? ''} / ${failure.cause?.message ?? ''}` : null,
-      });
-    }
-    return runs;
-  }
+  const heavyRuns = (s: TestStack, workflowId: string) => heavyRunsOf(s.temporal, s.config.temporal.heavyTaskQueue, workflowId);
 
   // -------------------------------------------------------------------------------------------
 
@@ -467,6 +456,86 @@ describe('clip renders on the real stack', { timeout: 900_000 }, () => {
       const described = await stack.temporal.workflow.getHandle(`clip-${failedId}`).describe();
       assert.equal(described.status.name, 'FAILED');
       t.diagnostic(`variant 1 failed after ${((retried.endMs - retried.scheduledMs) / 1000).toFixed(1)} s (3 attempts); reason: ${reason.code} ${reason.message}`);
+    });
+
+    it('A/V sync check fails on one variant: rendered twice, then failed_sync with the measured deviation, the other done, the job done (partial); its object deleted after the retention, the done one kept', async (t) => {
+      const user = await newUser();
+      const tenantId = user.session.tenantId;
+      faults.set(tenantId, { desync: [0] });
+      const id = await createJob(user, media.shows[3]!, { min_length_s: '5', max_length_s: '8' });
+      const job = await finished(user, id, 240_000);
+      const doneSeenAt = Date.now();
+      // Right after done: both objects are still there (the failed_sync one until the retention).
+      const objectsAtDone = await renderObjects(stack, tenantId, id);
+
+      assert.equal(job.status, 'done', JSON.stringify(job.error));
+      assert.equal(job.stage, 'done (partial)');
+      assert.equal(job.progress, 100);
+      assert.equal(job.error, null);
+      const renders = job.renders as Body[];
+      assert.deepEqual(renders.map((r) => [r.index, r.status, r.attempts]), [[0, 'failed_sync', 2], [1, 'done', 1]], JSON.stringify(renders));
+      const failedSync = renders[0]!;
+      const deviation = Number(failedSync.sync_deviation_ms);
+      assert.ok(deviation > RENDER_SYNC_TOLERANCE_MS, `the reported deviation ${String(failedSync.sync_deviation_ms)} ms is beyond the tolerance`);
+      assert.ok(Math.abs(deviation - DESYNC_MS) <= 50, `the reported deviation ${deviation} ms is the ${DESYNC_MS} ms the audio was moved by`);
+      const reason = failedSync.error as { code: string; message: string } | null;
+      assert.equal(reason?.code, 'SYNC_CHECK_FAILED', JSON.stringify(failedSync));
+      assert.match(reason.message, /out of sync beyond 40 ms: audio and video start \d+(\.\d+)? ms apart/);
+      assert.ok(Number(renders[1]!.sync_deviation_ms) <= RENDER_SYNC_TOLERANCE_MS, JSON.stringify(renders[1]));
+      assert.equal(renders[1]!.error, null);
+      const blocked = await download(user, id, 0);
+      assert.equal(blocked.status, 409, JSON.stringify(blocked.body));
+      assert.match(errorOf(blocked.body).message, /failed_sync/);
+      assert.equal((await download(user, id, 1)).status, 200);
+
+      assert.deepEqual(objectsAtDone, [variantKey(tenantId, id, 0), variantKey(tenantId, id, 1)], 'the failed_sync render is kept until the retention');
+      // The reported deviation is what the stored second render measures: streams apart, and longer than the cut.
+      const stored = join(dir, `stored-${id}.mp4`);
+      try {
+        await stack.storage.getToFile('exports', variantKey(tenantId, id, 0), stored);
+        const { streams } = await probeRender(stored, { ffprobePath: process.env.FFPROBE_PATH ?? 'ffprobe', timeoutMs: 30_000 });
+        const suggestion = (job.suggestions as Body[])[0]!;
+        const lengthDelta = Math.abs(streams.formatDurationMs - (Number(suggestion.end_ms) - Number(suggestion.start_ms)));
+        const measured = Math.max(streamDeviationMs(streams), lengthDelta);
+        assert.ok(Math.abs(measured - deviation) <= 0.11, `reported ${deviation} ms, measured on the stored render ${measured} ms`);
+      } finally {
+        await rm(stored, { force: true });
+      }
+
+      // Rendered twice and checked twice, one activity each time (not activity retries), then variant 1.
+      const runs = await heavyRuns(stack, `clip-${id}`);
+      assert.deepEqual(
+        runs.filter((r) => r.name !== 'analyzeVideoOriginal').map((r) => [r.name, r.index, r.attempt, r.closed]),
+        [
+          ['renderClipVariant', 0, 1, 'completed'], ['checkClipRender', 0, 1, 'completed'],
+          ['renderClipVariant', 0, 1, 'completed'], ['checkClipRender', 0, 1, 'completed'],
+          ['renderClipVariant', 1, 1, 'completed'], ['checkClipRender', 1, 1, 'completed'],
+        ],
+      );
+
+      // The workflow waits the retention, deletes the failed_sync object only, and completes.
+      const handle = stack.temporal.workflow.getHandle(`clip-${id}`);
+      await handle.result();
+      const completedAt = Date.now();
+      assert.equal((await handle.describe()).status.name, 'COMPLETED');
+      assert.deepEqual(await renderObjects(stack, tenantId, id), [variantKey(tenantId, id, 1)], 'only the done render is left');
+      assert.equal((await download(user, id, 1)).status, 200);
+      const later = await getJob(user, id);
+      assert.deepEqual((later.renders as Body[]).map((r) => [r.index, r.status, r.sync_deviation_ms]), [[0, 'failed_sync', deviation], [1, 'done', renders[1]!.sync_deviation_ms]], 'the metadata stays');
+
+      const events = (await handle.fetchHistory()).events ?? [];
+      const timer = events.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED);
+      const fired = events.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED);
+      assert.ok(timer && fired, 'a durable timer started and fired');
+      assert.equal(tsToMs(timer.timerStartedEventAttributes?.startToFireTimeout), RETENTION_MS);
+      const deletion = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deleteObjects');
+      assert.ok(deletion && Number(deletion.eventId) > Number(fired.eventId), 'deleteObjects scheduled after the timer fired');
+      assert.deepEqual(
+        defaultPayloadConverter.fromPayload(deletion.activityTaskScheduledEventAttributes!.input!.payloads![0]!),
+        { objects: [{ bucket: 'exports', key: variantKey(tenantId, id, 0) }] },
+      );
+      assert.ok(tsToMs(deletion.eventTime) - tsToMs(timer.eventTime) >= RETENTION_MS, 'deleted no sooner than the retention');
+      t.diagnostic(`variant 0 failed_sync at ${deviation} ms (${reason.message}); the workflow completed ${((completedAt - doneSeenAt) / 1000).toFixed(1)} s after the job was seen done (retention ${RETENTION_MS / 1000} s)`);
     });
   });
 });
