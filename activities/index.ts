@@ -12,6 +12,7 @@ import { createTranscriptionActivities } from './ai/transcribe-music.ts';
 import { createSuggestClipsActivities } from './analysis/suggest-clips-for-job.ts';
 import { createClipJobDbActivities } from './db/clip-jobs.ts';
 import { createClipRenderDbActivities } from './db/clip-renders.ts';
+import { createInterpretFeedbackActivities } from './learning/interpret-feedback.ts';
 import { createSaveLearningCenterActivities } from './learning/save-learning-center.ts';
 import { createAssetPartitionActivities } from './db/asset-partitions.ts';
 import { createAssetUploadActivities } from './db/asset-uploads.ts';
@@ -97,6 +98,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSuggestClipsActivities({ orm: deps.orm, baselineWeights: deps.clips.baselineWeights }),
     ...createClipRenderDbActivities({ orm: deps.orm }),
     ...createSaveLearningCenterActivities({ orm: deps.orm }),
+    ...createInterpretFeedbackActivities({ orm: deps.orm, ai: deps.ai, logger: deps.logger }),
     ...createRenderClipVariantActivities(clipMedia),
     ...createCheckClipRenderActivities(clipMedia),
     ...createStorageActivities({ storage: deps.storage }),
@@ -106,3 +108,17 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The AI worker's activities (workers/ai.ts, task queue AI_TASK_QUEUE): the paid provider calls
+ * only — transcribeMusic and interpretFeedbackWithAi — so the queue's rate limit is the provider's.
+ */
+export function createAiActivities(deps: Pick<ActivityDeps, 'orm' | 'storage' | 'ai' | 'logger' | 'workDir'>) {
+  const { interpretFeedbackWithAi } = createInterpretFeedbackActivities({ orm: deps.orm, ai: deps.ai, logger: deps.logger });
+  return {
+    ...createTranscriptionActivities({ orm: deps.orm, storage: deps.storage, ai: deps.ai, logger: deps.logger, workDir: deps.workDir }),
+    interpretFeedbackWithAi,
+  };
+}
+
+export type AiActivities = ReturnType<typeof createAiActivities>;

@@ -96,6 +96,9 @@ const schema = z.object({
   TRANSCRIPTION_LANGUAGE: z.string().regex(/^(auto|[a-z]{2})$/, 'auto or an ISO-639-1 code such as pt').default('auto'),
   OPENAI_TIMEOUT_MS: positiveInt.default(120_000),
   OPENAI_TRANSCRIPTION_USD_PER_MINUTE: z.coerce.number().min(0).default(0.006),
+  OPENAI_FEEDBACK_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  OPENAI_FEEDBACK_USD_PER_1K_INPUT_TOKENS: z.coerce.number().min(0).default(0.00015),
+  OPENAI_FEEDBACK_USD_PER_1K_OUTPUT_TOKENS: z.coerce.number().min(0).default(0.0006),
   AI_TASK_QUEUE: z.string().min(1).default('moviola-ai'),
   AI_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().default(1),
 
@@ -209,6 +212,11 @@ export interface AiConfig {
   timeoutMs: number;
   /** Cost estimate of one minute of transcribed audio, for `ai_usage`. */
   transcriptionUsdPerMinute: number;
+  /** The chat model that interprets feedback text (structured output) into weight deltas. */
+  feedbackModel: string;
+  /** Cost estimate of 1,000 prompt / completion tokens of the feedback model, for `ai_usage`. */
+  feedbackUsdPer1kInputTokens: number;
+  feedbackUsdPer1kOutputTokens: number;
   /** The AI worker's task queue; its worker is limited to `maxActivitiesPerSecond` (the provider's rate). */
   taskQueue: string;
   maxActivitiesPerSecond: number;
@@ -374,6 +382,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       transcriptionLanguage: e.TRANSCRIPTION_LANGUAGE,
       timeoutMs: e.OPENAI_TIMEOUT_MS,
       transcriptionUsdPerMinute: e.OPENAI_TRANSCRIPTION_USD_PER_MINUTE,
+      feedbackModel: e.OPENAI_FEEDBACK_MODEL,
+      feedbackUsdPer1kInputTokens: e.OPENAI_FEEDBACK_USD_PER_1K_INPUT_TOKENS,
+      feedbackUsdPer1kOutputTokens: e.OPENAI_FEEDBACK_USD_PER_1K_OUTPUT_TOKENS,
       taskQueue: e.AI_TASK_QUEUE,
       maxActivitiesPerSecond: e.AI_MAX_ACTIVITIES_PER_SECOND,
     },

@@ -1,11 +1,12 @@
 /**
- * AI worker: the calls to paid AI providers (Whisper transcription), activities only, on task
- * queue `moviola-ai` (AI_TASK_QUEUE). The queue is rate limited server-side to
- * AI_MAX_ACTIVITIES_PER_SECOND across all its workers (`maxTaskQueueActivitiesPerSecond`): the
- * provider's rate, whatever the number of AI workers. Retries are Temporal's (the client never
- * retries), so each one is in the workflow history and goes through the same limit.
+ * AI worker: the calls to paid AI providers (Whisper transcription, feedback interpretation:
+ * createAiActivities), activities only, on task queue `moviola-ai` (AI_TASK_QUEUE). The queue is
+ * rate limited server-side to AI_MAX_ACTIVITIES_PER_SECOND across all its workers
+ * (`maxTaskQueueActivitiesPerSecond`): the provider's rate, whatever the number of AI workers.
+ * Retries are Temporal's (the client never retries), so each one is in the workflow history and
+ * goes through the same limit.
  */
-import { createTranscriptionActivities } from '../activities/ai/transcribe-music.ts';
+import { createAiActivities } from '../activities/index.ts';
 import { runWorkerProcess } from './run-worker-process.ts';
 
 await runWorkerProcess({
@@ -13,5 +14,5 @@ await runWorkerProcess({
   queue: (config) => config.ai.taskQueue,
   withWorkflows: false,
   maxTaskQueueActivitiesPerSecond: (config) => config.ai.maxActivitiesPerSecond,
-  activities: ({ config, orm, storage, logger }) => createTranscriptionActivities({ orm, storage, ai: config.ai, logger }),
+  activities: ({ config, orm, storage, logger }) => createAiActivities({ orm, storage, ai: config.ai, logger }),
 });

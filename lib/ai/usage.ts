@@ -42,6 +42,11 @@ export function transcriptionCostUsd(seconds: number, usdPerMinute: number): num
   return Math.round((seconds / 60) * usdPerMinute * 1e6) / 1e6;
 }
 
+/** Cost estimate of a chat call from its tokens and per-1,000-token prices, rounded to the column's 6 decimals; unknown counts cost 0. */
+export function tokenCostUsd(inputTokens: number | null, outputTokens: number | null, usdPer1kInput: number, usdPer1kOutput: number): number {
+  return Math.round((((inputTokens ?? 0) / 1000) * usdPer1kInput + ((outputTokens ?? 0) / 1000) * usdPer1kOutput) * 1e6) / 1e6;
+}
+
 export async function recordAiUsage(em: EntityManager, row: AiUsageRecord): Promise<string> {
   const id = randomUUID();
   await em.insert(AiUsage, {

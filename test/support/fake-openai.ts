@@ -1,10 +1,12 @@
 /**
  * A local OpenAI-compatible HTTP server for tests (node:http): `POST /v1/audio/transcriptions`
- * (multipart, parsed with busboy) records every request — headers (Authorization included), form
- * fields (model, language, response_format, timestamp_granularities[]…), the file's name and size —
- * and answers what the test scripted for that call, in order (then the default behaviour):
+ * (multipart, parsed with busboy) and `POST /v1/chat/completions` (JSON) record every request —
+ * headers (Authorization included), form fields (model, language, response_format,
+ * timestamp_granularities[]…), the file's name and size, or the JSON body — and answer what the test
+ * scripted for that call, in order (then the default behaviour; one script for both routes):
  *
- * - `ok`: 200 verbose_json (segments with times, `usage.seconds`), an `x-request-id` header;
+ * - `ok`: 200 with `body`, else verbose_json (segments with times, `usage.seconds`) for a
+ *   transcription, DEFAULT_CHAT_COMPLETION for a chat completion; an `x-request-id` header;
  * - `status`: any status with an OpenAI-style error body and headers (429 + Retry-After, 500, 401…);
  * - `hang`: never answers (until the client gives up or the server closes);
  * - `invalid-json`: 200 `application/json` whose body is not JSON;
@@ -30,6 +32,8 @@ export interface RecordedRequest {
   /** Form fields; a repeated field (e.g. `timestamp_granularities[]`) is an array. */
   fields: Record<string, string | string[]>;
   file: { field: string; filename: string; mimeType: string; size: number } | null;
+  /** The parsed JSON body of a chat completion request, else null. */
+  json: unknown;
   /** What the server answered (or `hang`). */
   answered: FakeBehaviour['kind'] | 'unauthorized' | 'not-found';
   /** The `x-request-id` the answer carried, if any. */
@@ -59,6 +63,30 @@ export const DEFAULT_TRANSCRIPTION = {
   ],
   usage: { type: 'duration', seconds: 4 },
 } as const;
+
+/** A chat completion whose message content is `content` (a structured-output answer is a JSON string). */
+export function chatCompletion(content: string, usage: { prompt_tokens: number; completion_tokens: number } = { prompt_tokens: 321, completion_tokens: 45 }) {
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: 1_767_225_600,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+  };
+}
+
+export const DEFAULT_CHAT_COMPLETION = chatCompletion(JSON.stringify({ deltas: [], confirmed_genre: null, summary: 'No change asked for.' }));
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
 
 function parseMultipart(req: IncomingMessage): Promise<Pick<RecordedRequest, 'fields' | 'file'>> {
   return new Promise((resolve, reject) => {
@@ -107,13 +135,15 @@ export async function startFakeOpenAi(options: { expectedKey?: string } = {}): P
     const path = (req.url ?? '/').split('?')[0]!;
     const requestId = `req_fake_${++counter}`;
     const isTranscription = req.method === 'POST' && path === '/v1/audio/transcriptions';
+    const isChat = req.method === 'POST' && path === '/v1/chat/completions';
     const parsed = isTranscription ? await parseMultipart(req) : { fields: {}, file: null };
-    if (!isTranscription) req.resume();
-    const recorded: RecordedRequest = { method: req.method ?? '', path, headers: { ...req.headers }, ...parsed, answered: 'not-found', requestId };
+    const body = isChat ? await readJson(req) : null;
+    if (!isTranscription && !isChat) req.resume();
+    const recorded: RecordedRequest = { method: req.method ?? '', path, headers: { ...req.headers }, ...parsed, json: body, answered: 'not-found', requestId };
     requests.push(recorded);
     const json = { 'content-type': 'application/json', 'x-request-id': requestId };
 
-    if (!isTranscription) {
+    if (!isTranscription && !isChat) {
       send(res, 404, JSON.stringify({ error: { message: `Unknown route ${req.method} ${path}`, type: 'invalid_request_error' } }), json);
       return;
     }
@@ -126,7 +156,7 @@ export async function startFakeOpenAi(options: { expectedKey?: string } = {}): P
     recorded.answered = behaviour.kind;
     switch (behaviour.kind) {
       case 'ok':
-        send(res, 200, JSON.stringify(behaviour.body ?? DEFAULT_TRANSCRIPTION), { ...json, ...behaviour.headers });
+        send(res, 200, JSON.stringify(behaviour.body ?? (isChat ? DEFAULT_CHAT_COMPLETION : DEFAULT_TRANSCRIPTION)), { ...json, ...behaviour.headers });
         return;
       case 'status': {
         const body = behaviour.body ?? { error: { message: `Scripted status ${behaviour.status}`, type: behaviour.status >= 500 ? 'server_error' : 'invalid_request_error' } };
