@@ -8,7 +8,20 @@
  *
  * Inputs, made once into .data/bench/render/: a 40 s 1920×1080 25 fps H.264 (`-preset veryfast`)
  * + AAC source (testsrc2 with a white box crossing the right half; a 440 Hz "performance" whose
- * level swells) and a 40 s AAC music track (a 220/330 Hz chord over a 120 BPM kick).
+ * level swells) and two 40 s AAC music tracks:
+ *
+ * - the main track: reference track rock-501 (scripts/genre-reference-set.ts, the track the
+ *   clip-job integration test uses) rendered as the tests render it, by makeReferenceTrackWav
+ *   (test/support/clips.ts: fluidsynth + the FluidR3 GM soundfont), composed 42 s long and encoded
+ *   to its first 40 s. fluidsynth and the soundfont are found as the test stack finds them
+ *   (scripts/stack/fluidsynth.ts: FLUIDSYNTH_PATH / SOUNDFONT_PATH, else PATH and Debian's
+ *   soundfont, else apt-get as root on Debian); the bench stops with a message if they are missing.
+ * - adversarial: a strictly periodic kick (a 220/330 Hz chord over a 120 BPM kick, ffmpeg
+ *   `aevalsrc`). Every beat looks like every other, so the music check's ±1 s search
+ *   (MUSIC_CHECK_MARGIN_MS, calibrated on rendered reference tracks) holds positions one and two
+ *   beats away that correlate almost as well as the true one. Kept to show that limit.
+ *
+ * Each round times the motion analysis once, then for each track moviola and baseline:
  *
  * - moviola: `renderClip` of [5 s, 35 s) with `vertical` keyframes from `motionCentreKeyframes`
  *   (timed apart: the analysis runs once per variant window, before rendering) and the music at
@@ -17,19 +30,22 @@
  *   scale, fades; performance −12 dB + music, fades, loudnorm=I=-14:TP=-1:LRA=11" …` with the same
  *   x264/AAC settings (`-preset veryfast -crf 20`, AAC 192k 48 kHz stereo, `+faststart`).
  *
- * Printed: wall time of each (median of the rounds), `moviola / baseline`, the integrated
+ * Printed per track: wall time of each (median of the rounds), `moviola / baseline`, the integrated
  * loudness and true peak of both outputs measured by ffmpeg's `ebur128=peak=true`, and the A/V
  * sync deviation of both outputs measured as checkClipRender measures a render
  * (lib/clips/check-render.ts: probeRender → streamDeviationMs; musicDeviationMs against the track at
  * track time 3 s; the length against the 30 s cut; judgeRender's verdict within 40 ms).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { judgeRender, musicDeviationMs, probeRender, RENDER_SYNC_TOLERANCE_MS, streamDeviationMs } from '../lib/clips/check-render.ts';
 import { clipGeometry, renderClip, type ClipRenderPlan } from '../lib/ffmpeg/clips/render-clip.ts';
 import { motionCentreKeyframes } from '../lib/video/motion-centre.ts';
+import type { ReferenceTrack } from '../scripts/genre-reference-set.ts';
+import { provideFluidsynth } from '../scripts/stack/fluidsynth.ts';
+import { makeReferenceTrackWav } from '../test/support/clips.ts';
 import { exec, median } from './support.ts';
 
 const run = promisify(execFile);
@@ -39,7 +55,19 @@ const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const FFPROBE = process.env.FFPROBE_PATH ?? 'ffprobe';
 const DIR = resolve(import.meta.dirname, '..', '.data', 'bench', 'render');
 const SOURCE = join(DIR, 'source-40s-1080p25.mp4');
-const MUSIC = join(DIR, 'music-40s.m4a');
+/** The main track: the clip-job integration test's rock reference track, composed a little longer than the 40 s kept. */
+const REFERENCE: ReferenceTrack = { genre: 'rock', id: 'rock-501', seed: 501, seconds: 42 };
+
+interface Music {
+  key: string;
+  /** The first cell of its rows. */
+  label: string;
+  path: string;
+}
+const MUSIC: Music[] = [
+  { key: 'rock-501', label: 'rock-501 (fluidsynth + FluidR3 GM)', path: join(DIR, 'music-rock-501-40s.m4a') },
+  { key: 'kick', label: 'adversarial: strictly periodic kick', path: join(DIR, 'music-kick-120bpm-40s.m4a') },
+];
 const START_MS = 5_000;
 const END_MS = 35_000;
 const TRACK_START_MS = 3_000;
@@ -71,27 +99,47 @@ async function ensureInputs(): Promise<void> {
       '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '1', '-movflags', '+faststart', SOURCE,
     ]);
   }
-  if (!(await exists(MUSIC))) {
-    process.stdout.write('[bench] making the 40 s music track …\n');
+  const [reference, kick] = MUSIC;
+  if (!(await exists(reference!.path))) {
+    process.stdout.write(`[bench] rendering reference track ${REFERENCE.id} with fluidsynth …\n`);
+    let fluid: Awaited<ReturnType<typeof provideFluidsynth>>;
+    try {
+      fluid = await provideFluidsynth();
+    } catch (err) {
+      throw new Error(
+        `bench/render.ts renders its music track (${REFERENCE.id}) with fluidsynth and a General MIDI soundfont, as the tests do, ` +
+          `and could not find them: ${(err as Error).message}`,
+      );
+    }
+    // makeReferenceTrackWav reads the paths from the environment the test stack sets.
+    process.env.FLUIDSYNTH_PATH = fluid.fluidsynth;
+    process.env.SOUNDFONT_PATH = fluid.soundfont;
+    const { wav, seconds } = await makeReferenceTrackWav(DIR, REFERENCE);
+    if (seconds < 40) throw new Error(`${REFERENCE.id} rendered ${seconds.toFixed(2)} s, shorter than the 40 s the bench needs`);
+    await run(FFMPEG, ['-v', 'error', '-y', '-i', wav, '-t', '40', '-ac', '2', '-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', reference!.path]);
+    await rm(wav, { force: true });
+  }
+  if (!(await exists(kick!.path))) {
+    process.stdout.write('[bench] making the 40 s strictly periodic kick track …\n');
     const beat = '0.12*sin(2*PI*220*t)+0.1*sin(2*PI*330*t)+0.6*sin(2*PI*60*t)*exp(-14*mod(t,0.5))';
-    await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc='${beat}|${beat}':s=44100:d=40`, '-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', MUSIC]);
+    await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc='${beat}|${beat}':s=44100:d=40`, '-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', kick!.path]);
   }
 }
 
-function plan(keyframes: Array<{ timeMs: number; centerX: number }>, out: string): ClipRenderPlan {
+function plan(keyframes: Array<{ timeMs: number; centerX: number }>, music: string, out: string): ClipRenderPlan {
   return {
     source: { path: SOURCE, demuxer: 'mov', hasAudio: true, width: 1920, height: 1080 },
     startMs: START_MS,
     endMs: END_MS,
     vertical: { keyframes },
-    music: { path: MUSIC, demuxer: 'mov', trackStartMs: TRACK_START_MS },
+    music: { path: music, demuxer: 'mov', trackStartMs: TRACK_START_MS },
     output: { path: out },
   };
 }
 
 /** The baseline: one command, static centre crop, single-pass loudnorm. */
-function baselineArgs(out: string): string[] {
-  const geo = clipGeometry(plan([], out));
+function baselineArgs(music: string, out: string): string[] {
+  const geo = clipGeometry(plan([], music, out));
   const len = (END_MS - START_MS) / 1000;
   const fmt = 'aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo';
   const graph = [
@@ -103,7 +151,7 @@ function baselineArgs(out: string): string[] {
   return [
     '-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-y',
     '-ss', String(START_MS / 1000), '-t', String(len), '-i', SOURCE,
-    '-ss', String(TRACK_START_MS / 1000), '-t', String(len), '-i', MUSIC,
+    '-ss', String(TRACK_START_MS / 1000), '-t', String(len), '-i', music,
     '-filter_complex', graph, '-map', '[v]', '-map', '[a]',
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2', '-t', String(len), '-movflags', '+faststart', out,
@@ -120,10 +168,10 @@ async function loudness(path: string): Promise<{ integrated: number; truePeak: n
 }
 
 /** The A/V sync of an output as checkClipRender measures it (the same functions, the track at TRACK_START_MS). */
-async function sync(path: string): Promise<string> {
+async function sync(path: string, track: string): Promise<string> {
   const tools = { ffmpegPath: FFMPEG, ffprobePath: FFPROBE, timeoutMs: 600_000 };
   const render = await probeRender(path, tools);
-  const music = await musicDeviationMs(path, { path: MUSIC, demuxer: 'mov', expectedTrackStartMs: TRACK_START_MS }, { ...tools, render });
+  const music = await musicDeviationMs(path, { path: track, demuxer: 'mov', expectedTrackStartMs: TRACK_START_MS }, { ...tools, render });
   const verdict = judgeRender({ streams: render.streams, musicDeviationMs: music.deviationMs });
   const lengthDelta = Math.abs(render.streams.formatDurationMs - (END_MS - START_MS));
   const lengthOk = lengthDelta <= RENDER_SYNC_TOLERANCE_MS;
@@ -145,48 +193,55 @@ async function describe(path: string): Promise<string> {
 
 async function main(): Promise<void> {
   await ensureInputs();
-  const moviolaOut = join(DIR, 'moviola.mp4');
-  const baselineOut = join(DIR, 'baseline.mp4');
+  const out = (contender: 'moviola' | 'baseline', m: Music) => join(DIR, `${contender}-${m.key}.mp4`);
   const analysis: number[] = [];
-  const moviola: number[] = [];
-  const baseline: number[] = [];
-  const cpu = { analysis: [] as number[], moviola: [] as number[], baseline: [] as number[] };
+  const analysisCpu: number[] = [];
+  const times = new Map(MUSIC.map((m) => [m.key, { moviola: [] as number[], baseline: [] as number[], cpuMoviola: [] as number[], cpuBaseline: [] as number[] }]));
   let keyframes: Array<{ timeMs: number; centerX: number }> = [];
   for (let r = 0; r < rounds; r++) {
     let t = performance.now();
     let c = await childCpuS();
     keyframes = await motionCentreKeyframes(SOURCE, { ffmpegPath: FFMPEG, demuxer: 'mov', startMs: START_MS, endMs: END_MS, timeoutMs: 600_000, videoCodec: 'h264' });
     analysis.push(performance.now() - t);
-    cpu.analysis.push((await childCpuS()) - c);
-    t = performance.now();
-    c = await childCpuS();
-    await renderClip(plan(keyframes, moviolaOut), { ffmpegPath: FFMPEG, timeoutMs: 600_000 });
-    moviola.push(performance.now() - t);
-    cpu.moviola.push((await childCpuS()) - c);
-    c = await childCpuS();
-    const b = await exec(FFMPEG, baselineArgs(baselineOut));
-    if (b.code !== 0) throw new Error(`baseline ffmpeg failed: ${b.stderr.slice(-1000)}`);
-    baseline.push(b.ms);
-    cpu.baseline.push((await childCpuS()) - c);
-    process.stdout.write(
-      `[bench] round ${r + 1}/${rounds}: analysis ${(analysis.at(-1)! / 1000).toFixed(2)} s (${cpu.analysis.at(-1)!.toFixed(1)} CPU-s), ` +
-        `moviola ${(moviola.at(-1)! / 1000).toFixed(2)} s (${cpu.moviola.at(-1)!.toFixed(1)} CPU-s), baseline ${(baseline.at(-1)! / 1000).toFixed(2)} s (${cpu.baseline.at(-1)!.toFixed(1)} CPU-s)\n`,
-    );
+    analysisCpu.push((await childCpuS()) - c);
+    const parts = [`analysis ${(analysis.at(-1)! / 1000).toFixed(2)} s (${analysisCpu.at(-1)!.toFixed(1)} CPU-s)`];
+    for (const m of MUSIC) {
+      const tm = times.get(m.key)!;
+      t = performance.now();
+      c = await childCpuS();
+      await renderClip(plan(keyframes, m.path, out('moviola', m)), { ffmpegPath: FFMPEG, timeoutMs: 600_000 });
+      tm.moviola.push(performance.now() - t);
+      tm.cpuMoviola.push((await childCpuS()) - c);
+      c = await childCpuS();
+      const b = await exec(FFMPEG, baselineArgs(m.path, out('baseline', m)));
+      if (b.code !== 0) throw new Error(`baseline ffmpeg failed: ${b.stderr.slice(-1000)}`);
+      tm.baseline.push(b.ms);
+      tm.cpuBaseline.push((await childCpuS()) - c);
+      parts.push(
+        `${m.key}: moviola ${(tm.moviola.at(-1)! / 1000).toFixed(2)} s (${tm.cpuMoviola.at(-1)!.toFixed(1)} CPU-s), ` +
+          `baseline ${(tm.baseline.at(-1)! / 1000).toFixed(2)} s (${tm.cpuBaseline.at(-1)!.toFixed(1)} CPU-s)`,
+      );
+    }
+    process.stdout.write(`[bench] round ${r + 1}/${rounds}: ${parts.join('; ')}\n`);
   }
-  const [ml, bl] = [await loudness(moviolaOut), await loudness(baselineOut)];
-  const [moviolaSync, baselineSync] = [await sync(moviolaOut), await sync(baselineOut)];
-  const centres = keyframes.map((k) => k.centerX);
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const cs = (v: number[]) => `${median(v).toFixed(1)} s`;
   const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
   console.log(`\n## 30 s vertical variant with music, 1080p source (${rounds} round${rounds > 1 ? 's' : ''}, median wall time)\n`);
-  const cs = (v: number[]) => `${median(v).toFixed(1)} s`;
-  console.log(line(['contender', 'wall (median)', 'ffmpeg CPU (median)', 'integrated', 'true peak', `A/V sync deviation (tolerance ${RENDER_SYNC_TOLERANCE_MS} ms)`, 'output']));
-  console.log(line(['---', '---:', '---:', '---:', '---:', '---', '---']));
-  console.log(line(['baseline: one ffmpeg, centre crop, single-pass loudnorm', s(median(baseline)), cs(cpu.baseline), `${bl.integrated} LUFS`, `${bl.truePeak} dBTP`, baselineSync, await describe(baselineOut)]));
-  console.log(line(['moviola: renderClip (2 passes), crop following the motion', s(median(moviola)), cs(cpu.moviola), `${ml.integrated} LUFS`, `${ml.truePeak} dBTP`, moviolaSync, await describe(moviolaOut)]));
-  console.log(line(['**moviola / baseline**', `**${(median(moviola) / median(baseline)).toFixed(2)}**`, `${(median(cpu.moviola) / median(cpu.baseline)).toFixed(2)}`, '', '', '', '']));
+  console.log(line(['music', 'contender', 'wall (median)', 'ffmpeg CPU (median)', 'integrated', 'true peak', `A/V sync deviation (tolerance ${RENDER_SYNC_TOLERANCE_MS} ms)`, 'output']));
+  console.log(line(['---', '---', '---:', '---:', '---:', '---:', '---', '---']));
+  for (const m of MUSIC) {
+    const tm = times.get(m.key)!;
+    const [mo, bo] = [out('moviola', m), out('baseline', m)];
+    const [ml, bl] = [await loudness(mo), await loudness(bo)];
+    const [moviolaSync, baselineSync] = [await sync(mo, m.path), await sync(bo, m.path)];
+    console.log(line([m.label, 'baseline: one ffmpeg, centre crop, single-pass loudnorm', s(median(tm.baseline)), cs(tm.cpuBaseline), `${bl.integrated} LUFS`, `${bl.truePeak} dBTP`, baselineSync, await describe(bo)]));
+    console.log(line([m.label, 'moviola: renderClip (2 passes), crop following the motion', s(median(tm.moviola)), cs(tm.cpuMoviola), `${ml.integrated} LUFS`, `${ml.truePeak} dBTP`, moviolaSync, await describe(mo)]));
+    console.log(line([m.label, '**moviola / baseline**', `**${(median(tm.moviola) / median(tm.baseline)).toFixed(2)}**`, `${(median(tm.cpuMoviola) / median(tm.cpuBaseline)).toFixed(2)}`, '', '', '', '']));
+  }
+  const centres = keyframes.map((k) => k.centerX);
   console.log(
-    `\nmotionCentreKeyframes over the 30 s window (not in the ratio; H.264 non-reference pictures skipped): ${s(median(analysis))} wall, ${cs(cpu.analysis)} CPU; ` +
+    `\nmotionCentreKeyframes over the 30 s window (not in the ratios; H.264 non-reference pictures skipped): ${s(median(analysis))} wall, ${cs(analysisCpu)} CPU; ` +
       `${keyframes.length} keyframes, centre ${Math.min(...centres).toFixed(3)}–${Math.max(...centres).toFixed(3)}`,
   );
 }
