@@ -9,3 +9,4 @@ export { inspectMusic } from './inspect-music.ts';
 export { analyzeMusic } from './analyze-music.ts';
 export { analyzeVideo } from './analyze-video.ts';
 export { clipJob } from './clip-job.ts';
+export { learningCenter } from './learning-center.ts';
