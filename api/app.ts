@@ -27,8 +27,10 @@ import { createArtistsRouter } from './routes/artists.ts';
 import { createAuthRouter } from './routes/auth.ts';
 import { createClipJobsRouter } from './routes/clip-jobs.ts';
 import { createDocsRouter } from './routes/docs.ts';
+import { createFeedbackRouter } from './routes/feedback.ts';
 import { createHealthRouter } from './routes/health.ts';
 import { createJobsRouter } from './routes/jobs.ts';
+import { createLearningCentersRouter } from './routes/learning-centers.ts';
 import { createMusicRouter } from './routes/music.ts';
 import { createProbeRouter } from './routes/probe.ts';
 import { createStorageRouter } from './routes/storage.ts';
@@ -106,6 +108,8 @@ export function createApp(deps: ApiDeps & { rateLimitBackend: RateLimitBackend }
     createArtistsRouter(deps, registry),
     createMusicRouter(deps, registry, limiters?.uploads ?? null),
     createClipJobsRouter(deps, registry, limiters?.clipJobs ?? null, limiters?.downloads ?? null),
+    createFeedbackRouter(deps, registry),
+    createLearningCentersRouter(deps, registry),
     createUsageRouter(deps, registry),
   ];
   if (deps.storage.kind === 'fs') {
