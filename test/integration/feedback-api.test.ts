@@ -12,10 +12,9 @@ import '../support/quiet-runtime.ts';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { EntityManager } from '@mikro-orm/core';
-import { ClipJob, MusicAsset } from '../../entities/index.ts';
 import { FEEDBACK_TEXT_MAX, LEXICON_STEP, learningCenterWorkflowId } from '../../lib/learning/contract.ts';
 import { call, createUser, registerTenant, type Session } from '../support/accounts.ts';
+import { createArtist, insertClipJobRow, insertMusicRow } from '../support/catalogue-rows.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
 type Body = Record<string, unknown>;
@@ -26,36 +25,6 @@ const errorOf = (body: Body) => body.error as { code: string; message: string; d
 function assertRejected(res: { status: number; body: Body }, status: number, code: string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
   assert.equal(errorOf(res.body).code, code, JSON.stringify(res.body));
-}
-
-async function newArtist(base: string, session: Session): Promise<string> {
-  const res = await call(base, 'POST', '/api/v1/artists', { token: session.access, body: { name: `Artist ${randomUUID().slice(0, 6)}` } });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return String(res.body.id);
-}
-
-/** A track row (feedback does not need its analysis). */
-async function newMusic(em: EntityManager, session: Session, artistId: string): Promise<string> {
-  const id = randomUUID();
-  const now = new Date();
-  await em.insert(MusicAsset, {
-    id, tenantId: session.tenantId, artistId, title: 'Track', declaredGenre: null, originalFilename: 'track.wav', contentType: 'audio/wav',
-    sizeBytes: 1000, sha256: 'c'.repeat(64), storageKey: `${session.tenantId}/music/${id}/original.wav`, durationMs: 10_000, status: 'done',
-    analysisId: null, errorCode: null, errorMessage: null, createdBy: session.userId, createdAt: now, updatedAt: now, deletedAt: null,
-  });
-  return id;
-}
-
-/** A finished clip job row of a track. */
-async function newClipJob(em: EntityManager, session: Session, artistId: string, musicId: string | null): Promise<string> {
-  const id = randomUUID();
-  const now = new Date();
-  await em.insert(ClipJob, {
-    id, tenantId: session.tenantId, artistId, musicId, videoAssetId: null, status: 'done', stage: 'done', progress: 100, minLengthMs: 5000, maxLengthMs: 10_000,
-    vertical: false, experimental: false, musicOffsetMs: null, musicSync: null, errorCode: null, errorMessage: null, createdBy: session.userId,
-    createdAt: now, updatedAt: now, completedAt: now, renderingVariant: null, completedVariants: 0, variantProgress: 0,
-  });
-  return id;
 }
 
 describe('feedback API on the real stack (lexicon)', { timeout: 300_000 }, () => {
@@ -84,8 +53,8 @@ describe('feedback API on the real stack (lexicon)', { timeout: 300_000 }, () =>
   const artistFeedback = (body: unknown, session = alice) => api('POST', '/api/v1/feedback/artist', session.access, body);
 
   async function track(session = alice): Promise<{ artistId: string; musicId: string }> {
-    const artistId = await newArtist(base, session);
-    return { artistId, musicId: await newMusic(em(), session, artistId) };
+    const artistId = await createArtist(base, session);
+    return { artistId, musicId: await insertMusicRow(em(), session, artistId) };
   }
 
   async function center(id: string, session = alice): Promise<Body> {
@@ -117,7 +86,7 @@ describe('feedback API on the real stack (lexicon)', { timeout: 300_000 }, () =>
 
   it('music feedback creates the music and artist centers on first use; "more energy" (lexicon) raises energy in both', async () => {
     const { artistId, musicId } = await track();
-    const clipJobId = await newClipJob(em(), alice, artistId, musicId);
+    const clipJobId = await insertClipJobRow(em(), alice, artistId, musicId);
     const res = await musicFeedback(musicId, { text: '  More energy, please!  ', rating: 4, clip_job_id: clipJobId, variant: 1 });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.kind, 'music');
@@ -302,7 +271,7 @@ describe('feedback API on the real stack (lexicon)', { timeout: 300_000 }, () =>
 
   it('variant not an integer ≥ 0, or without its clip_job_id; unknown fields: 422', async () => {
     const { artistId, musicId } = await track();
-    const clipJobId = await newClipJob(em(), alice, artistId, musicId);
+    const clipJobId = await insertClipJobRow(em(), alice, artistId, musicId);
     for (const variant of [-1, 1.5, '1']) assertRejected(await musicFeedback(musicId, { text: 'ok', clip_job_id: clipJobId, variant }), 422, 'VALIDATION_FAILED');
     assertRejected(await musicFeedback(musicId, { text: 'ok', variant: 0 }), 422, 'VALIDATION_FAILED');
     assertRejected(await musicFeedback(musicId, { text: 'ok', clip_job_id: 'not-a-uuid' }), 422, 'VALIDATION_FAILED');
@@ -315,11 +284,11 @@ describe('feedback API on the real stack (lexicon)', { timeout: 300_000 }, () =>
 
   it("a clip job of another tenant, of another track, or unknown: 404 and nothing stored", async () => {
     const { artistId, musicId } = await track();
-    const otherMusic = await newMusic(em(), alice, artistId);
-    const otherTrackJob = await newClipJob(em(), alice, artistId, otherMusic);
-    const noTrackJob = await newClipJob(em(), alice, artistId, null);
+    const otherMusic = await insertMusicRow(em(), alice, artistId);
+    const otherTrackJob = await insertClipJobRow(em(), alice, artistId, otherMusic);
+    const noTrackJob = await insertClipJobRow(em(), alice, artistId, null);
     const bobTrack = await track(bob);
-    const bobJob = await newClipJob(em(), bob, bobTrack.artistId, bobTrack.musicId);
+    const bobJob = await insertClipJobRow(em(), bob, bobTrack.artistId, bobTrack.musicId);
     for (const clipJobId of [otherTrackJob, noTrackJob, bobJob, randomUUID()]) {
       assertRejected(await musicFeedback(musicId, { text: 'ok', clip_job_id: clipJobId }), 404, 'NOT_FOUND');
     }
@@ -368,7 +337,7 @@ describe('feedback API with an AI provider configured', { timeout: 120_000 }, ()
   it('the feedback is signalled with interpretWith ai (and stays pending until the AI queue answers)', async () => {
     const base = stack.baseUrl;
     const session = await registerTenant(base);
-    const artistId = await newArtist(base, session);
+    const artistId = await createArtist(base, session);
     const res = await call(base, 'POST', '/api/v1/feedback/artist', { token: session.access, body: { artist_id: artistId, text: 'more energy' } });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.interpret_with, 'ai');

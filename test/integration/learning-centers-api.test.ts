@@ -18,7 +18,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../api/app.ts';
-import { MusicAsset } from '../../entities/index.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { openOrm, type Orm } from '../../lib/db/orm.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -26,6 +25,7 @@ import { createRateLimitBackend } from '../../lib/rate-limit/store.ts';
 import { createStorage } from '../../lib/storage/index.ts';
 import { learningCenterWorkflowId } from '../../lib/learning/contract.ts';
 import { call, createUser, registerTenant, type Session } from '../support/accounts.ts';
+import { createArtist, insertMusicRow } from '../support/catalogue-rows.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
 type Body = Record<string, unknown>;
@@ -60,24 +60,6 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
   const errorOf = (body: Body) => body.error as { code: string; message: string; details?: Record<string, unknown> };
   const api = (method: string, path: string, token: string, body?: unknown) => call(base, method, path, { token, ...(body === undefined ? {} : { body }) });
 
-  async function newArtist(session: Session): Promise<string> {
-    const res = await api('POST', '/api/v1/artists', session.access, { name: `Artist ${randomUUID().slice(0, 6)}` });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return String(res.body.id);
-  }
-
-  /** A track row (not analysed: centers do not need the analysis). */
-  async function newMusic(session: Session, artistId: string): Promise<string> {
-    const id = randomUUID();
-    const now = new Date();
-    await stack.orm.em.fork().insert(MusicAsset, {
-      id, tenantId: session.tenantId, artistId, title: 'Track', declaredGenre: null, originalFilename: 'track.wav', contentType: 'audio/wav',
-      sizeBytes: 1000, sha256: 'b'.repeat(64), storageKey: `${session.tenantId}/music/${id}/original.wav`, durationMs: 10_000, status: 'queued',
-      analysisId: null, errorCode: null, errorMessage: null, createdBy: session.userId, createdAt: now, updatedAt: now, deletedAt: null,
-    });
-    return id;
-  }
-
   async function create(session: Session, scope: string, label?: string): Promise<Body> {
     const res = await api('POST', CENTERS, session.access, { scope, ...(label ? { label } : {}) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -86,7 +68,7 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
 
   /** A new center of a new artist of alice's. */
   async function newCenter(label?: string): Promise<Body> {
-    return create(alice, `artist-${await newArtist(alice)}`, label);
+    return create(alice, `artist-${await createArtist(base, alice)}`, label);
   }
 
   async function get(id: string, session = alice): Promise<Body> {
@@ -138,7 +120,7 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
   // Create, get, list
 
   it('POST creates a center at the baseline (201); its workflow answers GET; a second POST of the scope is 409 CENTER_EXISTS', async () => {
-    const artistId = await newArtist(alice);
+    const artistId = await createArtist(base, alice);
     const res = await api('POST', CENTERS, alice.access, { scope: `artist-${artistId}` });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const c = res.body;
@@ -178,7 +160,7 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
       return res.body.source === 'workflow' ? res.body : undefined;
     }, { what: 'global center running' });
     assert.equal(live.stable_version, null);
-    const musicId = await newMusic(session, await newArtist(session));
+    const musicId = await insertMusicRow(stack.orm.em.fork(), session, await createArtist(base, session));
     const music = await create(session, `music-${musicId}`);
     assert.equal(music.music_id, musicId);
     assert.equal(music.scope_kind, 'music');
@@ -193,8 +175,8 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
   });
 
   it("POST for another tenant's artist or track, or one that does not exist: 404 and no center", async () => {
-    const bobArtist = await newArtist(bob);
-    const bobMusic = await newMusic(bob, bobArtist);
+    const bobArtist = await createArtist(base, bob);
+    const bobMusic = await insertMusicRow(stack.orm.em.fork(), bob, bobArtist);
     for (const scope of [`artist-${bobArtist}`, `music-${bobMusic}`, `artist-${randomUUID()}`, `music-${randomUUID()}`]) {
       assertRejected(await api('POST', CENTERS, alice.access, { scope }), 404, 'NOT_FOUND');
     }
@@ -206,7 +188,7 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
 
   it('GET lists the tenant\'s centers newest first with status, label, version and scope filters and cursor pagination', async () => {
     const session = await registerTenant(base);
-    const artists = await Promise.all([newArtist(session), newArtist(session), newArtist(session)]);
+    const artists = await Promise.all([createArtist(base, session), createArtist(base, session), createArtist(base, session)]);
     const made: Body[] = [];
     for (const [i, a] of artists.entries()) made.push(await create(session, `artist-${a}`, i === 1 ? 'experimental' : undefined));
     made.push(await create(session, 'global'));
@@ -407,7 +389,7 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
   // Archive
 
   it('DELETE archives: 200 archived, the workflow completes, GET and history still answer, every change is 409 CENTER_ARCHIVED, the scope takes a new center', async () => {
-    const artistId = await newArtist(alice);
+    const artistId = await createArtist(base, alice);
     const c = await create(alice, `artist-${artistId}`);
     const id = String(c.id);
     await running(id);
@@ -598,12 +580,7 @@ describe('learning centers and feedback with Temporal unreachable', { timeout: 1
     assert.equal((feedback.body.error as { code: string }).code, 'DEPENDENCY_UNAVAILABLE');
     assert.equal(await count('select count(*)::int as n from artist_feedback where tenant_id = ?', [session.tenantId]), 0);
     assert.equal(await count('select count(*)::int as n from learning_centers where tenant_id = ?', [session.tenantId]), 0);
-    const musicId = randomUUID();
-    await orm.em.fork().insert(MusicAsset, {
-      id: musicId, tenantId: session.tenantId, artistId, title: 'Offline', declaredGenre: null, originalFilename: 'track.wav', contentType: 'audio/wav',
-      sizeBytes: 1000, sha256: 'd'.repeat(64), storageKey: `${session.tenantId}/music/${musicId}/original.wav`, durationMs: 10_000, status: 'done',
-      analysisId: null, errorCode: null, errorMessage: null, createdBy: session.userId, createdAt: new Date(), updatedAt: new Date(), deletedAt: null,
-    });
+    const musicId = await insertMusicRow(orm.em.fork(), session, artistId);
     const musicFeedback = await call(base, 'POST', `/api/v1/feedback/music/${musicId}`, { token: session.access, body: { text: 'more energy', rating: 3 } });
     assert.equal(musicFeedback.status, 503, JSON.stringify(musicFeedback.body));
     assert.equal(await count('select count(*)::int as n from music_feedback where tenant_id = ?', [session.tenantId]), 0);
