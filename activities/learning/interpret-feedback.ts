@@ -36,12 +36,11 @@ import { createOpenAiClient } from '../../lib/ai/openai-provider.ts';
 import { providerName, recordAiUsage, tokenCostUsd, type AiUsageRecord } from '../../lib/ai/usage.ts';
 import type { GenreProfile } from '../../lib/audio/analysis.ts';
 import { normalizeGenre, updateProfile } from '../../lib/audio/genre.ts';
+import { providerApplicationFailure, providerUnavailableFailure } from '../../lib/ai/provider-errors.ts';
 import type { Config } from '../../lib/config.ts';
 import type { Orm } from '../../lib/db/orm.ts';
 import {
   classifyFeedbackError,
-  feedbackApplicationFailure,
-  feedbackProviderUnavailable,
   parseInterpretationAnswer,
   requestFeedbackInterpretation,
   chatUsage,
@@ -166,7 +165,7 @@ export function createInterpretFeedbackActivities(deps: InterpretFeedbackDeps) {
       const row = await loadFeedback(ref);
       const existing = storedInterpretation(row.interpretation);
       if (existing) return existing;
-      if (!client) throw feedbackProviderUnavailable();
+      if (!client) throw providerUnavailableFailure('interpret the feedback with the lexicon');
 
       const ctx = Context.current();
       const log = deps.logger.child({ tenantId: ref.tenantId, feedbackId: ref.feedbackId, workflowId: ctx.info.workflowExecution?.workflowId, attempt: ctx.info.attempt });
@@ -217,7 +216,7 @@ export function createInterpretFeedbackActivities(deps: InterpretFeedbackDeps) {
         { type: failure.type, httpStatus: failure.httpStatus, retryable: failure.retryable, retryAfterMs: failure.retryAfterMs, requestId: failure.requestId },
         `feedback interpretation failed: ${failure.message}`,
       );
-      throw feedbackApplicationFailure(failure, thrown);
+      throw providerApplicationFailure(failure, thrown);
     },
 
     async confirmMusicGenre(input: ConfirmMusicGenreInput): Promise<{ updated: boolean }> {

@@ -174,7 +174,7 @@ export function classifyProviderError(err: unknown, context: ClassifyContext = {
 }
 
 /** The ApplicationFailure an activity throws for a failure: Temporal then honours retryable and Retry-After. */
-export function providerApplicationFailure(failure: ProviderFailure, cause?: unknown): ApplicationFailure {
+export function providerApplicationFailure(failure: Omit<ProviderFailure, 'type'> & { type: string }, cause?: unknown): ApplicationFailure {
   return ApplicationFailure.create({
     message: failure.message,
     type: failure.type,
@@ -185,10 +185,10 @@ export function providerApplicationFailure(failure: ProviderFailure, cause?: unk
   });
 }
 
-/** No provider configured: the caller should not have asked; never retried. */
-export function providerUnavailableFailure(): ApplicationFailure {
+/** No provider configured: the caller should not have asked; never retried. `consequence` says what the caller does instead. */
+export function providerUnavailableFailure(consequence = 'transcription is unavailable'): ApplicationFailure {
   return ApplicationFailure.create({
-    message: 'no AI provider is configured (OPENAI_API_KEY is empty): transcription is unavailable',
+    message: `no AI provider is configured (OPENAI_API_KEY is empty): ${consequence}`,
     type: 'PROVIDER_UNAVAILABLE',
     nonRetryable: true,
   });

@@ -20,7 +20,6 @@
  * non-retryable; 429 / 5xx / timeouts stay retryable, with the provider's Retry-After as the
  * ApplicationFailure's `nextRetryDelay`.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { APIError, type OpenAI } from 'openai';
 import { SUBSCORES, type Subscore } from '../clips/contract.ts';
 import { classifyProviderError, ProviderBadResponseError, type ClassifyContext, type ProviderErrorType } from '../ai/provider-errors.ts';
@@ -211,22 +210,3 @@ export function classifyFeedbackError(err: unknown, context: ClassifyContext = {
   return { ...failure, type: failure.type as FeedbackFailureType };
 }
 
-export function feedbackApplicationFailure(failure: FeedbackFailure, cause?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({
-    message: failure.message,
-    type: failure.type,
-    nonRetryable: !failure.retryable,
-    ...(failure.retryable && failure.retryAfterMs !== null ? { nextRetryDelay: failure.retryAfterMs } : {}),
-    details: [{ httpStatus: failure.httpStatus, requestId: failure.requestId, retryAfterMs: failure.retryAfterMs }],
-    ...(cause instanceof Error ? { cause } : {}),
-  });
-}
-
-/** No API key: interpretFeedbackWithAi should not have been called; never retried. */
-export function feedbackProviderUnavailable(): ApplicationFailure {
-  return ApplicationFailure.create({
-    message: 'no AI provider is configured (OPENAI_API_KEY is empty): interpret the feedback with the lexicon',
-    type: 'PROVIDER_UNAVAILABLE',
-    nonRetryable: true,
-  });
-}

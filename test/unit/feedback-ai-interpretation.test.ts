@@ -7,13 +7,13 @@ import {
   chatUsage,
   classifyFeedbackError,
   FEEDBACK_RESPONSE_SCHEMA,
-  feedbackApplicationFailure,
   feedbackMessages,
   InvalidInterpretationError,
   parseInterpretationAnswer,
   validateAiInterpretation,
 } from '../../lib/learning/ai-interpretation.ts';
 import { MAX_FEEDBACK_DELTA } from '../../lib/learning/contract.ts';
+import { providerApplicationFailure } from '../../lib/ai/provider-errors.ts';
 
 const answer = (content: unknown, extra: Record<string, unknown> = {}) => ({
   id: 'chatcmpl-1',
@@ -143,12 +143,12 @@ describe('classifyFeedbackError', () => {
     assert.equal(limited.type, 'PROVIDER_RATE_LIMITED');
     assert.equal(limited.retryable, true);
     assert.equal(limited.retryAfterMs, 3000);
-    const failure = feedbackApplicationFailure(limited);
+    const failure = providerApplicationFailure(limited);
     assert.equal(failure.type, 'PROVIDER_RATE_LIMITED');
     assert.equal(failure.nonRetryable, false);
     assert.equal(failure.nextRetryDelay, 3000);
     assert.equal(classifyFeedbackError(apiError(500)).retryable, true);
-    const rejected = feedbackApplicationFailure(classifyFeedbackError(apiError(400)));
+    const rejected = providerApplicationFailure(classifyFeedbackError(apiError(400)));
     assert.equal(rejected.type, 'PROVIDER_REJECTED');
     assert.equal(rejected.nonRetryable, true);
   });
