@@ -41,7 +41,8 @@ export function createSuggestClipsActivities(deps: SuggestClipsDeps) {
       )) as Array<{ analysis: VideoAnalysis }>;
       if (!rows[0]) throw ApplicationFailure.nonRetryable('The video analysis is missing', 'ANALYSIS_MISSING');
       const music = input.music ? await loadClipMusic(deps.orm, input.tenantId, input.music.musicId, input.music.sync) : null;
-      const centers = layersFromCenters(await loadJobCenters(deps.orm, input.tenantId, input.clipJobId), { experimental: await isExperimentalJob(deps.orm, input) });
+      const learning = await loadJobLearning(deps.orm, input.tenantId, input.clipJobId);
+      const centers = layersFromCenters(learning.centers, { experimental: learning.experimental });
       const layers = centers.some((l) => l.name === 'global')
         ? centers
         : [{ name: 'global' as const, version: deps.baselineWeights.version, weights: deps.baselineWeights.weights }, ...centers];
@@ -73,28 +74,24 @@ export function createSuggestClipsActivities(deps: SuggestClipsDeps) {
   };
 }
 
-/** The live (not archived) global, artist and music centers of the job's tenant, artist and track. */
-async function loadJobCenters(orm: Orm, tenantId: string, clipJobId: string): Promise<CenterRow[]> {
+/** Whether the job is experimental, and the live (not archived) global, artist and music centers of its tenant, artist and track. */
+async function loadJobLearning(orm: Orm, tenantId: string, clipJobId: string): Promise<{ experimental: boolean; centers: CenterRow[] }> {
   const rows = (await orm.em.getConnection().execute(
-    `select c.id, c.scope_kind, c.label, c.version, c.weights, c.baseline_weights, c.stable_version, c.stable_weights
+    `select j.experimental, c.id, c.scope_kind, c.label, c.version, c.weights, c.baseline_weights, c.stable_version, c.stable_weights
      from clip_jobs j
-     join learning_centers c on c.tenant_id = j.tenant_id and c.status <> 'archived' and c.weights is not null
+     left join learning_centers c on c.tenant_id = j.tenant_id and c.status <> 'archived' and c.weights is not null
        and (c.scope = 'global' or c.scope = 'artist-' || j.artist_id::text or c.scope = 'music-' || j.music_id::text)
      where j.id = ? and j.tenant_id = ?`,
     [clipJobId, tenantId],
   )) as Array<{
-    id: string; scope_kind: CenterRow['scopeKind']; label: CenterRow['label']; version: number; weights: Weights; baseline_weights: Weights | null;
-    stable_version: number | null; stable_weights: Weights | null;
+    experimental: boolean; id: string | null; scope_kind: CenterRow['scopeKind']; label: CenterRow['label']; version: number; weights: Weights;
+    baseline_weights: Weights | null; stable_version: number | null; stable_weights: Weights | null;
   }>;
-  return rows.map((r) => ({
+  const centers = rows.flatMap((r) => (r.id === null ? [] : [{
     id: r.id, scopeKind: r.scope_kind, label: r.label, version: r.version, weights: r.weights, baselineWeights: r.baseline_weights ?? r.weights,
     stableVersion: r.stable_version, stableWeights: r.stable_weights,
-  }));
-}
-
-async function isExperimentalJob(orm: Orm, input: SuggestClipsForJobInput): Promise<boolean> {
-  const rows = (await orm.em.getConnection().execute('select experimental from clip_jobs where id = ? and tenant_id = ?', [input.clipJobId, input.tenantId])) as Array<{ experimental: boolean }>;
-  return rows[0]?.experimental === true;
+  }]));
+  return { experimental: rows[0]?.experimental === true, centers };
 }
 
 async function loadClipMusic(orm: Orm, tenantId: string, musicId: string, sync: MusicSync): Promise<ClipMusic> {
