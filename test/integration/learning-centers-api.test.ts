@@ -60,6 +60,16 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
   const errorOf = (body: Body) => body.error as { code: string; message: string; details?: Record<string, unknown> };
   const api = (method: string, path: string, token: string, body?: unknown) => call(base, method, path, { token, ...(body === undefined ? {} : { body }) });
 
+  /** Every route that changes a center, with a valid body. */
+  const changeRoutes = (id: string): Array<readonly [string, string, unknown]> => [
+    ['PUT', `${CENTERS}/${id}`, { weights: { energy: 0.3 }, reason: 'x' }],
+    ['PUT', `${CENTERS}/${id}/label`, { label: 'experimental' }],
+    ['POST', `${CENTERS}/${id}/revert`, { to: 'baseline' }],
+    ['POST', `${CENTERS}/${id}/pause`, undefined],
+    ['POST', `${CENTERS}/${id}/resume`, undefined],
+    ['DELETE', `${CENTERS}/${id}`, undefined],
+  ];
+
   async function create(session: Session, scope: string, label?: string): Promise<Body> {
     const res = await api('POST', CENTERS, session.access, { scope, ...(label ? { label } : {}) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -408,14 +418,7 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
     assert.equal((got.weights as Weights).energy, 0.25);
     assert.deepEqual(await versionsOf(id), [2, 1]);
 
-    for (const [method, path, body] of [
-      ['PUT', `${CENTERS}/${id}`, { weights: { energy: 0.3 }, reason: 'x' }],
-      ['PUT', `${CENTERS}/${id}/label`, { label: 'experimental' }],
-      ['POST', `${CENTERS}/${id}/revert`, { to: 'baseline' }],
-      ['POST', `${CENTERS}/${id}/pause`, undefined],
-      ['POST', `${CENTERS}/${id}/resume`, undefined],
-      ['DELETE', `${CENTERS}/${id}`, undefined],
-    ] as const) {
+    for (const [method, path, body] of changeRoutes(id)) {
       assertRejected(await api(method, path, alice.access, body), 409, 'CENTER_ARCHIVED');
     }
 
@@ -471,16 +474,8 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
   it("another tenant's center is 404 for every route (and a malformed id too)", async () => {
     const id = String((await newCenter()).id);
     await running(id);
-    for (const [method, path, body] of [
-      ['GET', `${CENTERS}/${id}`, undefined],
-      ['GET', `${CENTERS}/${id}/history`, undefined],
-      ['PUT', `${CENTERS}/${id}`, { weights: { energy: 0.3 }, reason: 'x' }],
-      ['PUT', `${CENTERS}/${id}/label`, { label: 'experimental' }],
-      ['POST', `${CENTERS}/${id}/revert`, { to: 'baseline' }],
-      ['POST', `${CENTERS}/${id}/pause`, undefined],
-      ['POST', `${CENTERS}/${id}/resume`, undefined],
-      ['DELETE', `${CENTERS}/${id}`, undefined],
-    ] as const) {
+    const reads: Array<readonly [string, string, unknown]> = [['GET', `${CENTERS}/${id}`, undefined], ['GET', `${CENTERS}/${id}/history`, undefined]];
+    for (const [method, path, body] of [...reads, ...changeRoutes(id)]) {
       assertRejected(await api(method, path, bob.access, body), 404, 'NOT_FOUND');
     }
     assertRejected(await api('GET', `${CENTERS}/not-a-uuid`, alice.access), 404, 'NOT_FOUND');
@@ -498,15 +493,7 @@ describe('learning centers API on the real stack', { timeout: 300_000 }, () => {
       assert.equal((await api('GET', CENTERS, session.access)).status, 200);
       assert.equal((await api('GET', `${CENTERS}/${id}`, session.access)).status, 200);
       assert.equal((await api('GET', `${CENTERS}/${id}/history`, session.access)).status, 200);
-      for (const [method, path, body] of [
-        ['POST', CENTERS, { scope: 'global' }],
-        ['PUT', `${CENTERS}/${id}`, { weights: { energy: 0.3 }, reason: 'x' }],
-        ['PUT', `${CENTERS}/${id}/label`, { label: 'experimental' }],
-        ['POST', `${CENTERS}/${id}/revert`, { to: 'baseline' }],
-        ['POST', `${CENTERS}/${id}/pause`, undefined],
-        ['POST', `${CENTERS}/${id}/resume`, undefined],
-        ['DELETE', `${CENTERS}/${id}`, undefined],
-      ] as const) {
+      for (const [method, path, body] of [['POST', CENTERS, { scope: 'global' }] as const, ...changeRoutes(id)]) {
         assertRejected(await api(method, path, session.access, body), 403, 'FORBIDDEN');
       }
     }
